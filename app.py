@@ -1,0 +1,51 @@
+"""The Flask application factory: configuration, the engine, blueprints and CLI groups."""
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent
+VAR = Path(os.environ.get("GRIDMAP_VAR", ROOT / "var"))
+
+
+def _secret_key():
+    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR / "secret_key"
+    if not path.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(test_config=None):
+    from layers import cluster, db
+
+    app = Flask(__name__, template_folder="webmap/templates", static_folder="webmap/static")
+    if test_config is None:
+        app.config.update(
+            SECRET_KEY=_secret_key(),
+            DATABASE_URL=os.environ.get("DATABASE_URL"),
+            BASEMAP=os.environ.get("BASEMAP", "none"),
+        )
+        if not app.config["DATABASE_URL"]:
+            embedded = cluster.Cluster(VAR / "pg")
+            app.config["DATABASE_URL"] = embedded.url
+            app.config["EMBEDDED_CLUSTER"] = embedded
+    else:
+        app.config.update(BASEMAP="none")
+        app.config.update(test_config)
+
+    app.extensions["gridmap_engine"] = db.make_engine(app.config["DATABASE_URL"])
+
+    from data.cli import import_cli, sample_cli
+    from layers.cli import db_cli
+    from webmap import health
+
+    app.register_blueprint(health.bp)
+    for group in (db_cli, sample_cli, import_cli):
+        app.cli.add_command(group)
+    return app

@@ -1,0 +1,1 @@
+"""The sample subdistrict, importers and the synthetic-city generator."""

@@ -1,0 +1,60 @@
+"""`flask sample …` and `flask import …`."""
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from data.importers import ImportFailed
+from layers import db
+from layers.cli import needs_database
+
+sample_cli = AppGroup("sample", help="The sample subdistrict (示例数据).")
+import_cli = AppGroup("import", help="Import compounds, grids, communities and the 三长 roster.")
+
+
+@sample_cli.command("load")
+@needs_database
+def sample_load():
+    """Load the sample 中心路街道 into an empty database (does nothing when it is there)."""
+    from data import sample
+
+    summary = sample.load(db.engine())
+    click.echo(summary)
+
+
+def _report(run):
+    try:
+        summary = run()
+    except ImportFailed as exc:
+        click.echo(f"导入失败，未写入任何数据（{len(exc.errors)} 个错误）：", err=True)
+        for line in exc.errors:
+            click.echo(f"  - {line}", err=True)
+        sys.exit(1)
+    click.echo(summary)
+
+
+@import_cli.command("compounds")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--layer", help="layer name inside a GeoPackage")
+@click.option("--crs", help="source CRS: an EPSG code (4547, EPSG:4490 …) or gcj02")
+@click.option("--encoding", help="text encoding of a Shapefile's .dbf (GBK, UTF-8 …)")
+@click.option("--kind", type=click.Choice(["compound", "grid", "community"]), default="compound",
+              show_default=True, help="what the features are")
+@click.option("--make-valid", is_flag=True, help="repair invalid geometry instead of refusing it")
+@needs_database
+def import_compounds(file, layer, crs, encoding, kind, make_valid):
+    """Compound (or grid/community) polygons from GeoJSON, GeoPackage or a zipped Shapefile."""
+    from data.importers.areas import import_areas
+
+    _report(lambda: import_areas(db.engine(), file, kind=kind, layer=layer, crs=crs,
+                                 encoding=encoding, make_valid=make_valid))
+
+
+@import_cli.command("contacts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@needs_database
+def import_contacts(file):
+    """The 三长 roster from .xlsx or .csv with Chinese headers (楼院, 职务, 姓名, 电话 …)."""
+    from data.importers.contacts import import_contacts as run
+
+    _report(lambda: run(db.engine(), file))

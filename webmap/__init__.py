@@ -1,0 +1,1 @@
+"""Flask blueprints (thin), folium map composition, templates, static assets, translations."""
