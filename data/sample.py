@@ -122,6 +122,12 @@ class _People:
         return f"{prefix}{n:04d}"
 
 
+def _polygonal(geom):
+    """The polygons of an overlay result, without the slivers of lines and points."""
+    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and g.area > 0]
+    return shapely.union_all(parts)
+
+
 def _insert(conn, sql, **params):
     return conn.execute(sa.text(sql), params).scalar()
 
@@ -136,15 +142,18 @@ def _area_sql(table, columns):
 def build_places(conn, rng, people):
     """Subdistrict → communities → grids → compounds → buildings → units, with the 三长."""
     outline = _to_metric(Polygon(OUTLINE))
+    outline_ll = _to_lonlat(outline)
     sub_id = _insert(conn, _area_sql("subdistrict", ["name", "is_sample"]),
-                     name=names.SUBDISTRICT, is_sample=True, wkt=_to_lonlat(outline).wkt)
+                     name=names.SUBDISTRICT, is_sample=True, wkt=outline_ll.wkt)
     community_seeds = sorted(_seeds(rng, outline, len(names.COMMUNITIES), 700),
                              key=lambda p: (-round(p.y / 900), p.x))
     generic = iter(names.COMPOUND_NAMES)
     compounds = []
     for (community, n_compounds), cell in zip(names.COMMUNITIES, _cells(community_seeds, outline)):
+        # Clip again in lon/lat: a vertex added in metres is not exactly on the projected edge.
+        community_ll = _polygonal(_to_lonlat(cell).intersection(outline_ll))
         community_id = _insert(conn, _area_sql("community", ["subdistrict_id", "name"]),
-                               subdistrict_id=sub_id, name=community, wkt=_to_lonlat(cell).wkt)
+                               subdistrict_id=sub_id, name=community, wkt=community_ll.wkt)
         seeds = sorted(_seeds(rng, cell, n_compounds, 260), key=lambda p: (p.x, p.y))
         cells = _cells(seeds, cell)
         pinned = list(names.NAMED_COMPOUNDS.get(community, []))
@@ -155,11 +164,12 @@ def build_places(conn, rng, people):
             groups.append(list(range(i, i + size)))
             i += size
         for g, members in enumerate(groups, start=1):
-            grid_shape = shapely.union_all([cells[m] for m in members])
+            grid_shape = _polygonal(_to_lonlat(shapely.union_all([cells[m] for m in members]))
+                                    .intersection(community_ll))
             grid_id = _insert(
                 conn, _area_sql("grid", ["community_id", "name", "leader_name", "leader_phone"]),
                 community_id=community_id, name=f"第{g}网格", leader_name=people.name(),
-                leader_phone=people.phone("1390000"), wkt=_to_lonlat(grid_shape).wkt)
+                leader_phone=people.phone("1390000"), wkt=grid_shape.wkt)
             for m in members:
                 shape, angle = _compound_shape(rng, seeds[m], cells[m])
                 name = pinned.pop(0) if pinned else next(generic)

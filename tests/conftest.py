@@ -26,10 +26,13 @@ def cluster():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _admin(cluster):
+def _admin(cluster, sql):
     conn = psycopg2.connect(dbname="postgres", user="postgres", host=str(cluster.run_dir))
     conn.autocommit = True
-    return conn
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
 
 
 def _url(cluster, name):
@@ -41,8 +44,7 @@ def template_db(cluster):
     """A database migrated and holding the sample subdistrict, copied by `database`."""
     from data import sample
 
-    with _admin(cluster) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    _admin(cluster, f'CREATE DATABASE "{TEMPLATE}"')
     eng = make_engine(_url(cluster, TEMPLATE))
     migrate.upgrade(eng, echo=lambda *_: None)
     sample.load(eng, progress=False)
@@ -52,8 +54,7 @@ def template_db(cluster):
 
 def _new_database(cluster, template):
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with _admin(cluster) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    _admin(cluster, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return _url(cluster, name)
 
 

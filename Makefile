@@ -1,0 +1,45 @@
+# Two commands: `make run` serves the app, `make test` runs every test. Both install what is
+# missing first (Debian packages, the Python venv, front-end assets) and skip what is there.
+PORT ?= 5000
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_RUN := postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk
+APT_TEST := chromium
+
+.PHONY: run test bench system system-test clean
+run: system $(VENV)/.installed node_modules/.installed
+	$(PY) -m webmap.serve
+
+test: system system-test $(VENV)/.installed node_modules/.installed
+	$(VENV)/bin/pytest
+
+bench: system $(VENV)/.installed node_modules/.installed
+	$(PY) -m bench
+
+# Debian packages: installed only when something is missing (apt-get update runs once then).
+system:
+	@missing=$$(for p in $(APT_RUN); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+system-test:
+	@missing=$$(for p in $(APT_TEST); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: requirements.txt
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules

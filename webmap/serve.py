@@ -1,0 +1,67 @@
+"""`make run`: start the local PostGIS cluster (unless DATABASE_URL is set), migrate, load the
+sample subdistrict into an empty database, then serve with gunicorn in the foreground.
+The cluster is stopped on exit if this process started it."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import create_app
+from layers import db, migrate
+from layers.cluster import ClusterError
+
+
+def prepare(app):
+    """Bring the database up to date; returns True if this call started the embedded cluster."""
+    embedded = app.config.get("EMBEDDED_CLUSTER")
+    started = False
+    if embedded is not None:
+        print(f"PostGIS: local cluster in {embedded.root}", flush=True)
+        started = embedded.start()
+    eng = app.extensions["gridmap_engine"]
+    db.check(eng)
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        empty = not conn.execute(sa.text("SELECT count(*) FROM subdistrict")).scalar()
+    if empty:
+        from data import sample
+
+        print("empty database: loading the sample subdistrict (示例数据)", flush=True)
+        print(sample.load(eng), flush=True)
+    return started
+
+
+def main():
+    app = create_app()
+    embedded = app.config.get("EMBEDDED_CLUSTER")
+    try:
+        started = prepare(app)
+    except (ClusterError, db.DatabaseUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    app.extensions["gridmap_engine"].dispose()
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"], SECRET_KEY=app.config["SECRET_KEY"])
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    cmd = [str(gunicorn), "--bind", f"{host}:{port}", "--worker-class", "gthread",
+           "--workers", os.environ.get("WORKERS", "2"), "--threads", "8",
+           "--access-logfile", "-", "app:create_app()"]
+    print(f"serving on http://{host}:{port}", flush=True)
+    server = subprocess.Popen(cmd, env=env)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.wait()
+    finally:
+        if started:
+            print("stopping the local PostGIS cluster", flush=True)
+            embedded.stop()
+    sys.exit(server.returncode or 0)
+
+
+if __name__ == "__main__":
+    main()
