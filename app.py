@@ -25,6 +25,7 @@ def create_app(test_config=None):
     from layers import cluster, db
 
     app = Flask(__name__, template_folder="webmap/templates", static_folder="webmap/static")
+    app.json.ensure_ascii = False
     if test_config is None:
         app.config.update(
             SECRET_KEY=_secret_key(),
@@ -43,9 +44,12 @@ def create_app(test_config=None):
 
     from data.cli import import_cli, sample_cli
     from layers.cli import db_cli
-    from webmap import health
+    from webmap import api, assets, errors, health, i18n, mapview
 
-    app.register_blueprint(health.bp)
+    i18n.init_app(app)
+    errors.init_app(app)
+    for blueprint in (health.bp, api.bp, assets.bp, mapview.bp):
+        app.register_blueprint(blueprint)
     for group in (db_cli, sample_cli, import_cli):
         app.cli.add_command(group)
     return app

@@ -1,0 +1,46 @@
+"""The area layers that change rarely: the subdistrict outline, communities and grids."""
+from layers import features
+
+SUBDISTRICT = """
+    SELECT id, name, is_sample, geom FROM subdistrict WHERE {where}"""
+
+COMMUNITIES = """
+    SELECT m.id, m.name,
+           (SELECT count(*) FROM compound c WHERE c.community_id = m.id) AS compounds,
+           ST_X(ST_PointOnSurface(m.geom)) AS label_lon, ST_Y(ST_PointOnSurface(m.geom)) AS label_lat,
+           m.geom
+      FROM community m WHERE {where} ORDER BY m.id"""
+
+# The grid leader is personal data: masked unless the viewer may see it in full.
+GRIDS = """
+    SELECT g.id, g.name, m.name AS community,
+           CASE WHEN :full THEN g.leader_name ELSE mask_name(g.leader_name) END AS leader,
+           g.geom
+      FROM grid g JOIN community m ON m.id = g.community_id WHERE {where} ORDER BY g.id"""
+
+
+def _query(template, bbox, alias_geom, full=False):
+    where, params = features.bbox_clause(bbox, alias_geom)
+    return template.format(where=where), dict(params, full=full)
+
+
+def subdistrict(bbox=None):
+    return _query(SUBDISTRICT, bbox, "geom")
+
+
+def communities(bbox=None):
+    return _query(COMMUNITIES, bbox, "m.geom")
+
+
+def grids(bbox=None, full=False):
+    return _query(GRIDS, bbox, "g.geom", full)
+
+
+def geojson(query):
+    sql, params = query
+    return features.feature_collection(sql, params)
+
+
+def read(query):
+    sql, params = query
+    return features.read(sql, params)

@@ -1,0 +1,28 @@
+"""Buildings (楼栋), shown from street-level zoom, each with its 楼栋长 and 单元长."""
+from layers import db, features
+
+# Heads are personal data: masked names unless the viewer may see them in full, phones never.
+BUILDINGS = """
+    SELECT b.id, b.name, c.name AS compound, b.floors,
+           (SELECT json_agg(json_build_object(
+                       'role', r.name_zh, 'unit', u.name,
+                       'name', CASE WHEN :full THEN h.name ELSE mask_name(h.name) END,
+                       'phone', CASE WHEN :full THEN h.phone END)
+                     ORDER BY r.rank, u.id NULLS FIRST)
+              FROM head h JOIN head_role r ON r.code = h.role
+              LEFT JOIN unit u ON u.id = h.unit_id
+             WHERE h.building_id = b.id AND h.retired_on IS NULL) AS heads,
+           (SELECT count(*) FROM unit u WHERE u.building_id = b.id) AS units,
+           b.geom
+      FROM building b JOIN compound c ON c.id = b.compound_id
+     WHERE {where} ORDER BY b.id"""
+
+
+def query(bbox=None, full=False):
+    where, params = features.bbox_clause(bbox, "b.geom")
+    return BUILDINGS.format(where=where), dict(params, full=full)
+
+
+def count(bbox):
+    where, params = features.bbox_clause(bbox, "geom")
+    return db.scalar(f"SELECT count(*) FROM building WHERE {where}", params)

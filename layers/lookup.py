@@ -1,0 +1,34 @@
+"""Which community, grid and compound contain a point, and who is responsible there."""
+from layers import db
+from layers.compounds import IN_OFFICE
+from layers.issues import t_params
+
+LOOKUP = f"""
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
+    SELECT m.id AS community_id, m.name AS community,
+           g.id AS grid_id, g.name AS grid,
+           CASE WHEN :full THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
+           CASE WHEN :full THEN g.leader_phone END AS grid_leader_phone,
+           c.id AS compound_id, c.name AS compound,
+           (SELECT json_agg(json_build_object(
+                       'role', r.name_zh,
+                       'name', CASE WHEN :full THEN h.name ELSE mask_name(h.name) END,
+                       'phone', CASE WHEN :full THEN h.phone END) ORDER BY h.id)
+              FROM head h JOIN head_role r ON r.code = h.role
+             WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads,
+           (SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
+             WHERE i.compound_id = c.id) AS compound_open_issues,
+           (SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
+             WHERE i.grid_id = g.id) AS grid_open_issues
+      FROM p
+      JOIN community m ON ST_Covers(m.geom, p.geom)
+      LEFT JOIN grid g ON g.community_id = m.id AND ST_Covers(g.geom, p.geom)
+      LEFT JOIN compound c ON c.community_id = m.id AND ST_Covers(c.geom, p.geom)
+     ORDER BY m.id, g.id, c.id
+     LIMIT 1"""
+
+
+def lookup(lon, lat, full=False):
+    """The places at (lon, lat) in WGS84, or None when the point is outside the subdistrict."""
+    rows = db.rows(LOOKUP, {"lon": lon, "lat": lat, "full": full, **t_params(None)})
+    return dict(rows[0]) if rows else None

@@ -1,0 +1,134 @@
+"""The JSON API of the map: layers as GeoJSON (with ETag), point lookup, popup cards."""
+import datetime as dt
+import hashlib
+import time
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
+
+from geo.bbox import BBoxError, parse_bbox
+from layers import areas, buildings, compounds, features, issues, lookup, venues, version
+from webmap import basemaps, modes, viewer
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Buildings are only drawn at street level; a request must stay about that small.
+BUILDINGS_MAX_SPAN = 0.05
+
+
+def as_of_param():
+    text = request.args.get("as_of")
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=text)) from None
+    if day > dt.date.today():
+        raise BadRequest(_("不能查看未来的日期：%(value)s", value=text))
+    return day
+
+
+def mode_param():
+    mode = request.args.get("mode", "open")
+    if mode not in modes.MODES:
+        raise BadRequest(_("未知的着色模式：%(value)s（可选 %(modes)s）", value=mode, modes=", ".join(modes.MODES)))
+    return mode
+
+
+def bbox_param(max_span=None):
+    try:
+        if max_span is None:
+            return parse_bbox(request.args.get("bbox"))
+        return parse_bbox(request.args.get("bbox"), max_span=max_span)
+    except BBoxError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def compound_styles(mode, as_of):
+    stats = compounds.stats(as_of)
+    grid_colors = modes.grid_colors(areas.read(areas.grids())) if mode == "grid" else None
+    return modes.styles(mode, stats, grid_colors)
+
+
+def _geojson(layer, who):
+    if layer == "communities":
+        return areas.geojson(areas.communities(bbox_param()))
+    if layer == "grids":
+        return areas.geojson(areas.grids(bbox_param(), who.full))
+    if layer == "compounds":
+        mode, as_of, bbox = mode_param(), as_of_param(), bbox_param()
+        styles, legend = compound_styles(mode, as_of)
+        sql, params = compounds.query(styles, bbox)
+        return features.feature_collection(sql, params, members={"legend": legend, "mode": mode})
+    if layer == "issues":
+        as_of, bbox = as_of_param(), bbox_param()
+        return features.feature_collection(*issues.query(bbox, as_of, who.full))
+    if layer == "venues":
+        return features.feature_collection(*venues.venues(bbox_param()))
+    if layer == "deputies":
+        return features.feature_collection(*venues.stations(bbox_param()))
+    if layer == "buildings":
+        bbox = bbox_param(BUILDINGS_MAX_SPAN)
+        if bbox is None:
+            raise BadRequest(_("楼栋图层需要 bbox 参数"))
+        return features.feature_collection(*buildings.query(bbox, who.full))
+    abort(404)
+
+
+LAYERS = ("communities", "grids", "compounds", "issues", "venues", "deputies", "buildings")
+
+
+def etag_for(*parts):
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+@bp.get("/layers/<layer>.geojson")
+def layer_geojson(layer):
+    if layer not in LAYERS:
+        return jsonify(error=_("未知图层：%(value)s", value=layer)), 404
+    who = viewer.current()
+    # The minute is part of the tag: an open issue turns overdue as time passes, not only
+    # when a row changes.
+    tag = etag_for(version.current(), layer, request.query_string.decode(), who.cache_key,
+                   int(time.time() // 60), current_app.config.get("APP_VERSION", ""))
+    if tag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
+    body = _geojson(layer, who)
+    if request.args.get("crs") == "gcj02":
+        body = basemaps.geojson_to_gcj02(body)
+    return Response(body, mimetype="application/geo+json",
+                    headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
+
+
+def _coordinate(name, low, high):
+    text = request.args.get(name)
+    if text is None:
+        raise BadRequest(_("缺少参数 %(name)s", name=name))
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(_("参数 %(name)s 不是数字：%(value)s", name=name, value=text)) from None
+    if not low <= value <= high:
+        raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name=name, value=text))
+    return value
+
+
+@bp.get("/lookup")
+def lookup_point():
+    lon, lat = _coordinate("lon", -180, 180), _coordinate("lat", -90, 90)
+    if request.args.get("crs") == "gcj02":  # a click on a Gaode basemap
+        lon, lat = basemaps.point_from_gcj02(lon, lat)
+    found = lookup.lookup(lon, lat, viewer.current().full)
+    if found is None:
+        return jsonify(error=_("该位置不在中心路街道范围内"), lon=lon, lat=lat), 404
+    return jsonify(found)
+
+
+@bp.get("/compounds/<int:compound_id>")
+def compound_card(compound_id):
+    card = compounds.card(compound_id, viewer.current().full)
+    if card is None:
+        return jsonify(error=_("没有这个楼院")), 404
+    return jsonify(card)

@@ -1,0 +1,26 @@
+"""Chinese by default, English on request (``?lang=en``, remembered in a cookie).
+
+Messages are written in Chinese in the code; ``translations/en`` holds the English."""
+from flask import request
+from flask_babel import Babel
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT = "zh_CN"
+
+
+def select_locale():
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def remember_choice(response):
+    lang = request.args.get("lang")
+    if lang in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def init_app(app):
+    Babel(app, locale_selector=select_locale, default_locale=DEFAULT,
+          default_translation_directories="webmap/translations")
+    app.after_request(remember_choice)

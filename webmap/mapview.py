@@ -1,0 +1,207 @@
+"""`GET /`: the 彩色动态图, composed with folium from PostGIS layers.
+
+Static areas (outline, communities, grids), venues and liaison stations are drawn from
+GeoDataFrames read through the gateway. Compounds and issues are live layers: the page polls
+the layer API every few seconds (leaflet-realtime), and an unchanged poll is a 304.
+"""
+import json
+
+import folium
+from branca.element import MacroElement
+from jinja2 import Template
+from flask import Blueprint, Response, current_app, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Realtime
+from markupsafe import escape
+from pypinyin import Style, lazy_pinyin
+
+from layers import areas, features, issues, venues
+from webmap import api, assets, basemaps, modes, viewer
+
+bp = Blueprint("mapview", __name__)
+
+POLL_MS = 5_000
+PLATFORM_ICONS = {  # platform → (awesome-markers color, Font Awesome icon)
+    "bench_talk": ("green", "chair"),
+    "cppcc_consult": ("purple", "handshake"),
+    "npc_station": ("red", "landmark"),
+    "residents_council": ("blue", "users"),
+}
+STAGE_COLORS = {
+    "reported": "#9ca3af", "topic": "#60a5fa", "notice": "#818cf8", "consult": "#f59e0b",
+    "implement": "#f97316", "publish": "#10b981", "feedback": "#14b8a6",
+}
+
+
+def _initials(name):
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
+
+
+def search_index():
+    """Names of communities and compounds with their pinyin initials (jnxz → 江南小镇社区)."""
+    entries = []
+    for kind, query in (("community", areas.communities()), ("compound", _compounds_plain())):
+        gdf = areas.read(query)
+        for row in gdf.itertuples():
+            minx, miny, maxx, maxy = row.geom.bounds
+            entries.append({"kind": kind, "id": int(row.id), "name": row.name,
+                            "initials": _initials(row.name),
+                            "pinyin": "".join(lazy_pinyin(row.name)).lower(),
+                            "bounds": [[miny, minx], [maxy, maxx]]})
+    return entries
+
+
+def _compounds_plain():
+    return "SELECT id, name, geom FROM compound ORDER BY id", {}
+
+
+def _text(value):
+    """Escape text for folium, which pastes it into HTML inside a JS template literal."""
+    return str(escape(value)).replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _popup(lines):
+    return folium.Popup("<br>".join(_text(line) for line in lines), max_width=280)
+
+
+def _add_areas(m, shift):
+    outline = areas.read(areas.subdistrict())
+    folium.GeoJson(shift(outline), name=_("街道边界"), control=False, interactive=False,
+                   style_function=lambda f: {"color": "#7c2d12", "weight": 3, "fill": False}).add_to(m)
+    communities = areas.read(areas.communities())
+    layer = folium.FeatureGroup(name=_("社区"), show=True)
+    folium.GeoJson(shift(communities[["id", "name", "geom"]]), interactive=False,
+                   style_function=lambda f: {"color": "#b45309", "weight": 2, "dashArray": "6 4",
+                                             "fill": False}).add_to(layer)
+    for row in communities.itertuples():
+        lat, lon = shift.point(row.label_lat, row.label_lon)
+        folium.Marker([lat, lon], interactive=False, icon=folium.DivIcon(
+            class_name="community-label", icon_size=(120, 20), icon_anchor=(60, 10),
+            html=f"<span>{_text(row.name)}</span>")).add_to(layer)
+    layer.add_to(m)
+    grids = areas.read(areas.grids(full=False))
+    folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=False,
+                   style_function=lambda f: {"color": "#2563eb", "weight": 1.5, "fill": False,
+                                             "dashArray": "2 4"},
+                   tooltip=folium.GeoJsonTooltip(["community", "name"], labels=False)).add_to(m)
+    return outline
+
+
+def _add_venues(m, shift):
+    layer = folium.FeatureGroup(name=_("协商议事场所"), show=False)
+    platform_names = {"bench_talk": _("小板凳恳谈会"), "cppcc_consult": _("政协“有事好商量”"),
+                      "npc_station": _("人大代表联络站"), "residents_council": _("居民议事会")}
+    for row in features.read(*venues.venues()).itertuples():
+        color, icon = PLATFORM_ICONS[row.platforms[0]]
+        lines = [row.name, row.community,
+                 "、".join(platform_names[p] for p in row.platforms),
+                 _("协商活动 %(n)s 次", n=row.meetings)]
+        lat, lon = shift.point(row.geom.y, row.geom.x)
+        marker = folium.Marker([lat, lon], popup=_popup(lines), tooltip=_text(row.name),
+                               icon=assets.localize(folium.Icon(color=color, icon=icon, prefix="fa")))
+        marker.add_to(layer)
+    layer.add_to(m)
+    stations = folium.FeatureGroup(name=_("人大代表联络站"), show=True)
+    for row in features.read(*venues.stations()).itertuples():
+        lat, lon = shift.point(row.geom.y, row.geom.x)
+        folium.Marker([lat, lon], tooltip=_text(row.name),
+                      popup=_popup([row.name, _("联系人大代表 %(n)s 名", n=row.npc_deputies)]),
+                      icon=assets.localize(folium.Icon(color="red", icon="star", prefix="fa"))
+                      ).add_to(stations)
+    stations.add_to(m)
+
+
+def _live_layers(m, mode, as_of):
+    query = {"mode": mode}
+    if as_of:
+        query["as_of"] = as_of.isoformat()
+    compounds = Realtime(
+        folium.JsCode(f"(ok, fail) => GridMap.fetchLayer('compounds', {json.dumps(query)}, ok, fail)"),
+        interval=POLL_MS, remove_missing=True,
+        style=folium.JsCode("GridMap.compoundStyle"),
+        on_each_feature=folium.JsCode("GridMap.compoundFeature"))
+    compounds.layer_name = _("楼院")
+    assets.localize(compounds).add_to(m)
+
+    cluster = assets.localize(MarkerCluster(name=_("诉求"), control=False,
+                                            options={"maxClusterRadius": 40}))
+    cluster.add_to(m)
+    issue_query = {"as_of": as_of.isoformat()} if as_of else {}
+    live_issues = Realtime(
+        folium.JsCode(f"(ok, fail) => GridMap.fetchLayer('issues', {json.dumps(issue_query)}, ok, fail)"),
+        interval=POLL_MS, remove_missing=True, container=cluster,
+        point_to_layer=folium.JsCode("GridMap.issueMarker"),
+        on_each_feature=folium.JsCode("GridMap.issueFeature"))
+    live_issues.layer_name = _("未办结诉求")
+    assets.localize(live_issues).add_to(m)
+
+    heat = HeatMap(issues.heat_points(as_of), name=_("诉求热力图"), show=False, radius=22, blur=18,
+                   min_opacity=0.3)
+    assets.localize(heat).add_to(m)
+
+
+def build_map(mode, as_of):
+    shift = basemaps.shifter(current_app.config["BASEMAP"])
+    m = folium.Map(location=[34.81, 113.29], zoom_start=15, tiles=None, control_scale=True,
+                   zoom_control=True, prefer_canvas=False)
+    m.options["maxZoom"] = 19  # with no tile layer, the map itself must know (marker clustering asks)
+    assets.localize(m)
+    basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
+    outline = _add_areas(m, shift)
+    minx, miny, maxx, maxy = outline.total_bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    _add_venues(m, shift)
+    _live_layers(m, mode, as_of)
+    folium.LayerControl(collapsed=True).add_to(m)
+    assets.localize(Fullscreen(title=_("全屏"), title_cancel=_("退出全屏"))).add_to(m)
+    assets.localize(LocateControl(strings={"title": _("我在哪里")}, flyTo=True)).add_to(m)
+    return m, bool(outline["is_sample"].any())
+
+
+def page_config(m, mode, as_of, sample):
+    return {
+        "map": m.get_name(),
+        "mode": mode,
+        "modes": modes.mode_names(),
+        "asOf": as_of.isoformat() if as_of else None,
+        "lang": str(get_locale()),
+        "sample": sample,
+        "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
+        "stageColors": STAGE_COLORS,
+        "search": search_index(),
+        "strings": {
+            "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
+            "search": _("搜索楼院或社区（支持拼音首字母）"), "asOf": _("查看日期"),
+            "today": _("今天"), "community": _("社区"), "grid": _("网格"), "gridLeader": _("网格长"),
+            "heads": _("三长"), "openIssues": _("未办结诉求"), "none": _("无"),
+            "outside": _("该位置不在中心路街道范围内"), "youAreIn": _("您所在位置"),
+            "compound": _("楼院"), "building": _("楼栋"), "units": _("单元"), "floors": _("层"),
+            "orgs": _("自治组织"), "households": _("户数"), "loading": _("加载中…"),
+            "error": _("加载失败"), "count": _("件"), "reportedOn": _("收集日期"),
+            "category": _("类别"), "stage": _("阶段"), "notTopic": _("（尚未确定议题）"),
+            "mode": _("着色模式"), "replay": _("历史回放"), "language": "English" if str(get_locale()) != "en" else "中文",
+        },
+    }
+
+
+class _Start(MacroElement):
+    _template = Template("{% macro script(this, kwargs) %}GridMap.start();{% endmacro %}")
+
+
+@bp.get("/")
+def index():
+    mode = api.mode_param()
+    as_of = api.as_of_param()
+    m, sample = build_map(mode, as_of)
+    config = json.dumps(page_config(m, mode, as_of, sample), ensure_ascii=False).replace("</", "<\\/")
+    root = m.get_root()
+    root.header.add_child(folium.Element(
+        f'<title>{escape(_("中心路街道 彩色动态图"))}</title>'
+        '<link rel="icon" href="data:,">'
+        '<link rel="stylesheet" href="/static/gridmap.css">'
+        '<script src="/static/gridmap.js"></script>'
+        f'<script>GridMap.configure({config});</script>'))
+    m.add_child(_Start())  # last child: runs after every layer and control exists
+    html = root.render().replace("<html>", f'<html lang="{"en" if str(get_locale()) == "en" else "zh-CN"}">', 1)
+    return Response(html, mimetype="text/html")

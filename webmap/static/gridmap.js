@@ -1,0 +1,233 @@
+// The page side of the 彩色动态图: live layers, popups, legend, search, mode and date controls.
+// Every piece of text that comes from data is escaped before it reaches innerHTML.
+var GridMap = (function () {
+  "use strict";
+  var cfg = null, map = null, legendBox = null, buildings = null;
+  var S = function (key) { return cfg.strings[key] || key; };
+
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
+  function query(params) {
+    var q = new URLSearchParams(params || {});
+    if (cfg.gcj02) q.set("crs", "gcj02");
+    var s = q.toString();
+    return s ? "?" + s : "";
+  }
+
+  // The browser revalidates with If-None-Match (cache: no-cache): an unchanged layer is a 304
+  // and costs the server one sequence read.
+  function fetchLayer(layer, params, ok, fail) {
+    fetch("/api/layers/" + layer + ".geojson" + query(params), {cache: "no-cache"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        if (data.legend) showLegend(data.legend);
+        ok(data);
+      })
+      .catch(function (e) { if (fail) fail(e); });
+  }
+
+  function compoundStyle(feature) {
+    return {color: "#475569", weight: 1, fillColor: feature.properties.fill || "#cccccc", fillOpacity: 0.8};
+  }
+
+  function compoundFeature(feature, layer) {
+    var p = feature.properties;
+    layer.options.className = "compound compound-" + p.id;
+    layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + p.open_issues + S("count") : ""), {sticky: true});
+    layer.on("click", function (e) {
+      L.DomEvent.stopPropagation(e);
+      openCompound(p.id, e.latlng);
+    });
+  }
+
+  function list(items, render) {
+    if (!items || !items.length) return "<li class='muted'>" + esc(S("none")) + "</li>";
+    return items.map(render).join("");
+  }
+
+  function person(h) {
+    var text = esc(h.name);
+    if (h.phone) text += " <a href='tel:" + esc(h.phone) + "'>" + esc(h.phone) + "</a>";
+    return text;
+  }
+
+  function openCompound(id, latlng) {
+    var popup = L.popup({maxWidth: 320, className: "card-popup"}).setLatLng(latlng)
+      .setContent(esc(S("loading"))).openOn(map);
+    fetch("/api/compounds/" + id).then(function (r) { return r.json(); }).then(function (c) {
+      var html = "<div class='card' data-compound='" + esc(c.id) + "'><h3>" + esc(c.name) + "</h3>" +
+        "<p>" + esc(c.community) + " · " + esc(c.grid || "") + "</p>" +
+        "<p><b>" + esc(S("gridLeader")) + "</b> " + person({name: c.grid_leader, phone: c.grid_leader_phone}) + "</p>" +
+        "<p><b>" + esc(S("heads")) + "</b></p><ul>" +
+        list(c.heads, function (h) { return "<li>" + esc(h.role) + " " + person(h) + "</li>"; }) + "</ul>" +
+        (c.orgs ? "<p><b>" + esc(S("orgs")) + "</b> " + c.orgs.map(esc).join("、") + "</p>" : "") +
+        "<p><b>" + esc(S("openIssues")) + "</b> (" + c.open_issues.length + ")</p><ul class='issues'>" +
+        list(c.open_issues, function (i) {
+          return "<li><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+            esc(i.stage_name) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
+        }) + "</ul></div>";
+      popup.setContent(html);
+    }).catch(function () { popup.setContent(esc(S("error"))); });
+  }
+
+  function issueMarker(feature, latlng) {
+    return L.circleMarker(latlng, {radius: 7, color: "#ffffff", weight: 1.5,
+      fillColor: cfg.stageColors[feature.properties.stage] || "#999", fillOpacity: 0.95});
+  }
+
+  function issueFeature(feature, layer) {
+    var p = feature.properties;
+    layer.bindPopup("<div class='card'><h4>" + esc(p.title || S("notTopic")) + "</h4>" +
+      "<p>" + esc(S("stage")) + "：" + esc(p.stage_name) + "</p>" +
+      "<p>" + esc(S("category")) + "：" + esc(p.category_name) + "</p>" +
+      "<p>" + esc(S("reportedOn")) + "：" + esc(p.reported_on) + "</p></div>");
+  }
+
+  function showLegend(entries) {
+    if (!legendBox) return;
+    legendBox.innerHTML = "<h4>" + esc(cfg.modes[cfg.mode]) + "</h4>" + entries.map(function (e) {
+      return "<div class='legend-row'><i style='background:" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
+    }).join("");
+  }
+
+  function control(position, className, build) {
+    var C = L.Control.extend({
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "leaflet-bar gm-control " + className);
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        build(div);
+        return div;
+      }
+    });
+    new C({position: position}).addTo(map);
+  }
+
+  function reloadWith(key, value) {
+    var q = new URLSearchParams(window.location.search);
+    if (value) q.set(key, value); else q.delete(key);
+    window.location.search = q.toString();
+  }
+
+  function addToolbar() {
+    control("topright", "gm-toolbar", function (div) {
+      var modeOptions = Object.keys(cfg.modes).map(function (k) {
+        return "<option value='" + esc(k) + "'" + (k === cfg.mode ? " selected" : "") + ">" + esc(cfg.modes[k]) + "</option>";
+      }).join("");
+      div.innerHTML =
+        "<label>" + esc(S("mode")) + " <select class='gm-mode'>" + modeOptions + "</select></label>" +
+        "<label>" + esc(S("replay")) + " <input type='date' class='gm-asof' value='" + esc(cfg.asOf || "") + "'" +
+        " max='" + new Date().toISOString().slice(0, 10) + "'></label>" +
+        "<a href='#' class='gm-lang'>" + esc(S("language")) + "</a>";
+      div.querySelector(".gm-mode").addEventListener("change", function (e) { reloadWith("mode", e.target.value); });
+      div.querySelector(".gm-asof").addEventListener("change", function (e) { reloadWith("as_of", e.target.value); });
+      div.querySelector(".gm-lang").addEventListener("click", function (e) {
+        e.preventDefault();
+        reloadWith("lang", cfg.lang === "en" ? "zh_CN" : "en");
+      });
+    });
+  }
+
+  function addSearch() {
+    control("topleft", "gm-search", function (div) {
+      div.innerHTML = "<input type='search' placeholder='" + esc(S("search")) + "' aria-label='" + esc(S("search")) + "'>" +
+        "<ul class='gm-results'></ul>";
+      var input = div.querySelector("input"), results = div.querySelector("ul");
+      input.addEventListener("input", function () {
+        var term = input.value.trim().toLowerCase();
+        if (!term) { results.innerHTML = ""; return; }
+        var hits = cfg.search.filter(function (e) {
+          return e.name.indexOf(term) >= 0 || e.initials.indexOf(term) === 0 || e.pinyin.indexOf(term) === 0;
+        }).slice(0, 8);
+        results.innerHTML = hits.map(function (e, i) {
+          return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(S(e.kind)) + "</small></li>";
+        }).join("");
+        Array.prototype.forEach.call(results.children, function (li) {
+          li.addEventListener("click", function () {
+            var hit = hits[+li.getAttribute("data-i")];
+            map.fitBounds(hit.bounds, {maxZoom: 18});
+            results.innerHTML = "";
+            input.value = hit.name;
+            if (hit.kind === "compound") {
+              var b = L.latLngBounds(hit.bounds);
+              openCompound(hit.id, b.getCenter());
+            }
+          });
+        });
+      });
+    });
+  }
+
+  function addLegend() {
+    control("bottomright", "gm-legend", function (div) { legendBox = div; div.innerHTML = esc(S("loading")); });
+  }
+
+  function addBadge() {
+    control("bottomleft", "gm-badge", function (div) {
+      div.innerHTML = "<b>" + esc(S("title")) + "</b>" +
+        (cfg.asOf ? " <span class='gm-asof-note'>" + esc(cfg.asOf) + "</span>" : "") +
+        (cfg.sample ? " <span class='gm-sample'>" + esc(S("sample")) + "</span>" : "");
+    });
+  }
+
+  function lookup(latlng) {
+    var params = {lon: latlng.lng.toFixed(6), lat: latlng.lat.toFixed(6)};
+    fetch("/api/lookup" + query(params)).then(function (r) { return r.json().then(function (b) { return [r.status, b]; }); })
+      .then(function (res) {
+        var b = res[1], html;
+        if (res[0] !== 200) html = esc(b.error || S("outside"));
+        else html = "<div class='card lookup'><h4>" + esc(S("youAreIn")) + "</h4>" +
+          "<p>" + esc(b.community) + " · " + esc(b.grid || "") + (b.compound ? " · " + esc(b.compound) : "") + "</p>" +
+          "<p><b>" + esc(S("gridLeader")) + "</b> " + person({name: b.grid_leader, phone: b.grid_leader_phone}) + "</p>" +
+          (b.heads ? "<ul>" + b.heads.map(function (h) { return "<li>" + esc(h.role) + " " + person(h) + "</li>"; }).join("") + "</ul>" : "") +
+          "<p>" + esc(S("openIssues")) + "：" + esc(b.compound ? b.compound_open_issues : b.grid_open_issues) + "</p></div>";
+        L.popup().setLatLng(latlng).setContent(html).openOn(map);
+      });
+  }
+
+  // Buildings are only drawn at street level, fetched for the visible area.
+  function refreshBuildings() {
+    if (map.getZoom() < 17) {
+      if (buildings) { map.removeLayer(buildings); buildings = null; }
+      return;
+    }
+    var b = map.getBounds();
+    var params = {bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",")};
+    fetchLayer("buildings", params, function (data) {
+      if (buildings) map.removeLayer(buildings);
+      buildings = L.geoJSON(data, {
+        style: {color: "#334155", weight: 1, fillColor: "#f8fafc", fillOpacity: 0.9},
+        onEachFeature: function (f, layer) {
+          var p = f.properties;
+          layer.bindPopup("<div class='card'><h4>" + esc(p.compound) + " " + esc(p.name) + "</h4>" +
+            "<p>" + esc(p.floors) + esc(S("floors")) + " · " + esc(p.units) + esc(S("units")) + "</p><ul>" +
+            list(p.heads, function (h) { return "<li>" + esc(h.role) + (h.unit ? "（" + esc(h.unit) + "）" : "") + " " + person(h) + "</li>"; }) +
+            "</ul></div>");
+          layer.on("click", function (e) { L.DomEvent.stopPropagation(e); });
+        }
+      }).addTo(map);
+    });
+  }
+
+  function start() {
+    map = window[cfg.map];
+    addToolbar();
+    addSearch();
+    addLegend();
+    addBadge();
+    map.on("click", function (e) { lookup(e.latlng); });
+    map.on("locationfound", function (e) { lookup(e.latlng); });
+    map.on("moveend", refreshBuildings);
+    document.documentElement.setAttribute("data-gridmap", "ready");
+  }
+
+  return {
+    configure: function (c) { cfg = c; },
+    start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
+    issueMarker: issueMarker, issueFeature: issueFeature, openCompound: openCompound, esc: esc
+  };
+})();
