@@ -39,11 +39,15 @@ STATS = """
      ORDER BY c.id"""
 
 
+def stats_query(as_of=None):
+    return STATS.format(state=state_sql(as_of), sla=SLA, missing=MISSING_HEADS), t_params(as_of)
+
+
 def stats(as_of=None):
     """One row per compound: open issues, worst SLA state, empty 三长 posts, self-governance."""
-    sql = STATS.format(state=state_sql(as_of), sla=SLA, missing=MISSING_HEADS)
+    sql, params = stats_query(as_of)
     with db.transaction() as conn:
-        return pd.read_sql(sa.text(sql), conn, params=t_params(as_of))
+        return pd.read_sql(sa.text(sql), conn, params=params)
 
 
 LAYER = """

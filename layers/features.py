@@ -15,14 +15,17 @@ def bbox_clause(bbox, column="geom"):
     return (f"{column} && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)", bbox.params())
 
 
+# The rows of a layer's SELECT (a ``geom`` column, the rest properties) as a JSON array.
+FEATURES_SQL = """SELECT coalesce(json_agg(ST_AsGeoJSON(f.*, 'geom', 6)::json), '[]'::json)::text
+                   FROM ({select}) f"""
+
+
 def feature_collection(select_sql, params, *, members=None, conn=None):
     """The rows of ``select_sql`` (one column ``geom``, the rest properties) as GeoJSON text.
 
     ``members`` are extra top-level members of the FeatureCollection (e.g. a legend).
     """
-    sql = f"""SELECT coalesce(json_agg(ST_AsGeoJSON(f.*, 'geom', 6)::json), '[]'::json)::text
-               FROM ({select_sql}) f"""
-    features = db.scalar(sql, params, conn=conn)
+    features = db.scalar(FEATURES_SQL.format(select=select_sql), params, conn=conn)
     extra = "".join(f",{json.dumps(k)}:{json.dumps(v, ensure_ascii=False)}"
                     for k, v in (members or {}).items())
     return f'{{"type":"FeatureCollection","features":{features}{extra}}}'

@@ -28,7 +28,11 @@ LOOKUP = f"""
      LIMIT 1"""
 
 
+def query(lon, lat, full=False):
+    return LOOKUP, {"lon": lon, "lat": lat, "full": full, **t_params(None)}
+
+
 def lookup(lon, lat, full=False):
     """The places at (lon, lat) in WGS84, or None when the point is outside the subdistrict."""
-    rows = db.rows(LOOKUP, {"lon": lon, "lat": lat, "full": full, **t_params(None)})
+    rows = db.rows(*query(lon, lat, full))
     return dict(rows[0]) if rows else None

@@ -90,3 +90,63 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """The app served over real HTTP on a free localhost port, for the browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageProblems(list):
+    """Failed requests, console errors and page errors seen by a page."""
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page that may only talk to the live server: every other request is blocked
+    and recorded, as are console errors and failed requests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    problems = PageProblems()
+
+    def route(r):
+        if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            problems.append(f"blocked off-site request: {r.request.url}")
+            r.abort()
+
+    context.route("**/*", route)
+    pg = context.new_page()
+    pg.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    pg.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+    pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    pg.problems = problems
+    pg.base = live_server
+    yield pg
+    context.close()

@@ -1,0 +1,99 @@
+"""Benchmarks on the sample subdistrict, in a throwaway PostGIS cluster.
+
+Each API route is timed through the WSGI app (server time, no network) and set beside the
+same SQL run raw in the same run: the ratio is what to watch, since these machines are
+shared and noisy. Prints a table; writes nothing outside its temp folder.
+"""
+import shutil
+import statistics
+import tempfile
+import time
+
+import sqlalchemy as sa
+
+from app import create_app
+from data import sample
+from layers import compounds, lookup, migrate
+from layers.cluster import Cluster
+from layers.db import make_engine
+from layers.features import FEATURES_SQL
+from webmap.api import compound_styles
+
+ROUNDS = 30
+
+
+def timed(fn, rounds=ROUNDS):
+    """Median seconds of ``fn`` over ``rounds`` runs, after one warm-up run."""
+    fn()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def raw(conn, *queries):
+    """Run each (sql, params) straight on one connection and fetch everything: the floor."""
+    def run():
+        for sql, params in queries:
+            conn.execute(sa.text(sql), params).fetchall()
+    return run
+
+
+def measure(app, conn):
+    client = app.test_client()
+    rows = []
+    page = client.get("/")
+    rows.append(("map page GET /", timed(lambda: client.get("/"), rounds=10), None,
+                 len(page.data)))
+
+    with app.test_request_context("/"):
+        styles, _legend = compound_styles("open", None)
+    layer_sql, layer_params = compounds.query(styles)
+    floor = raw(conn, compounds.stats_query(), (FEATURES_SQL.format(select=layer_sql), layer_params))
+    fresh = lambda: client.get("/api/layers/compounds.geojson", headers={"If-None-Match": '"x"'})
+    rows.append(("GET /api/layers/compounds.geojson", timed(fresh), timed(floor), len(fresh().data)))
+
+    etag = fresh().headers["ETag"]
+    unchanged = lambda: client.get("/api/layers/compounds.geojson", headers={"If-None-Match": etag})
+    assert unchanged().status_code == 304
+    rows.append(("  same, unchanged poll (304)", timed(unchanged),
+                 timed(raw(conn, ("SELECT last_value FROM data_version", {}))), 0))
+
+    lon, lat = 113.2750, 34.8135
+    rows.append(("GET /api/lookup", timed(lambda: client.get(f"/api/lookup?lon={lon}&lat={lat}")),
+                 timed(raw(conn, lookup.query(lon, lat))), None))
+    return rows
+
+
+def print_table(rows):
+    print(f"\n{'what':36} {'app ms':>9} {'raw SQL ms':>11} {'ratio':>7} {'bytes':>9}")
+    print("-" * 76)
+    for name, app_s, raw_s, size in rows:
+        raw_text = f"{raw_s * 1000:11.2f}" if raw_s else " " * 11
+        ratio = f"{app_s / raw_s:7.2f}" if raw_s else " " * 7
+        size_text = f"{size:9d}" if size is not None else " " * 9
+        print(f"{name:36} {app_s * 1000:9.2f} {raw_text} {ratio} {size_text}")
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="pgbench-", dir="/tmp")
+    cluster = Cluster(root, throwaway=True)
+    try:
+        cluster.start()
+        eng = make_engine(cluster.url)
+        migrate.upgrade(eng, echo=lambda *_: None)
+        print(sample.load(eng, progress=True))
+        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": cluster.url})
+        with eng.connect() as conn:
+            print_table(measure(app, conn))
+        eng.dispose()
+        app.extensions["gridmap_engine"].dispose()
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

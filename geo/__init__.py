@@ -1,0 +1,1 @@
+"""Pure spatial logic: no Flask, no database."""
