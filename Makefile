@@ -7,14 +7,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk
 APT_TEST := chromium
 
-.PHONY: run test bench system system-test clean
-run: system $(VENV)/.installed node_modules/.installed
+.PHONY: run test bench system system-test translations clean
+MO := webmap/translations/en/LC_MESSAGES/messages.mo
+SETUP := system $(VENV)/.installed node_modules/.installed $(MO)
+
+run: $(SETUP)
 	$(PY) -m webmap.serve
 
-test: system system-test $(VENV)/.installed node_modules/.installed
+test: $(SETUP) system-test
 	$(VENV)/bin/pytest
 
-bench: system $(VENV)/.installed node_modules/.installed
+bench: $(SETUP)
 	$(PY) -m bench
 
 # Debian packages: installed only when something is missing (apt-get update runs once then).
@@ -40,6 +43,15 @@ $(VENV)/.installed: requirements.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Translations: compiled from the committed .po files.
+$(MO): webmap/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -d webmap/translations
+
+# After adding messages: refresh the catalog, then translate the new entries in the .po.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -k _ -k gettext --no-location -o var/messages.pot webmap
+	$(VENV)/bin/pybabel update -i var/messages.pot -d webmap/translations
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -36,6 +36,7 @@ NPC_DEPUTIES = 35
 CPPCC_MEMBERS = 24
 SELF_GOVERNED_COMPOUNDS = 28
 VENUE_COUNT = 65
+GAPPED_COMPOUNDS = 9
 OPEN_STAGES = ["reported", "topic", "notice", "consult", "implement", "publish", "feedback"]
 
 
@@ -180,7 +181,9 @@ def build_places(conn, rng, people):
                 compounds.append(dict(id=compound_id, name=name, community=community,
                                       community_id=community_id, grid_id=grid_id,
                                       shape=shape, angle=angle, cell=cells[m]))
-    for c in tqdm(compounds, desc="楼栋与三长", unit="楼院", disable=not _progress(conn)):
+    with_gaps = set(rng.choice(len(compounds), GAPPED_COMPOUNDS, replace=False).tolist())
+    for i, c in enumerate(tqdm(compounds, desc="楼栋与三长", unit="楼院", disable=not _progress(conn))):
+        c["has_gaps"] = i in with_gaps
         _build_compound(conn, rng, people, c)
     return compounds
 
@@ -194,8 +197,9 @@ def _build_compound(conn, rng, people, c):
     c["buildings"] = []
     heads = []
     households = 0
-    # A few gaps so that the governance map has something to show.
-    if rng.random() > 0.05:
+    # A few compounds have empty posts, so that the governance map has gaps to show.
+    vacancy = 0.15 if c["has_gaps"] else 0.0
+    if rng.random() >= vacancy * 2:
         heads.append(dict(role="compound_head", building_id=None, unit_id=None))
     for b, slab in enumerate(slabs, start=1):
         floors = int(rng.choice([6, 6, 6, 7, 11, 18]))
@@ -204,13 +208,13 @@ def _build_compound(conn, rng, people, c):
                   "(:c, :name, :floors, ST_Multi(ST_GeomFromText(:wkt, 4326))) RETURNING id",
             c=c["id"], name=f"{b}号楼", floors=floors, wkt=_to_lonlat(slab).wkt)
         c["buildings"].append(dict(id=building_id, shape=slab))
-        if rng.random() > 0.06:
+        if rng.random() >= vacancy:
             heads.append(dict(role="building_head", building_id=building_id, unit_id=None))
         for u in range(1, int(rng.integers(2, 5)) + 1):
             unit_id = _insert(conn, "INSERT INTO unit (building_id, name) VALUES (:b, :n) RETURNING id",
                               b=building_id, n=f"{u}单元")
             households += floors * 2
-            if rng.random() > 0.04:
+            if rng.random() >= vacancy:
                 heads.append(dict(role="unit_head", building_id=building_id, unit_id=unit_id))
     conn.execute(sa.text("UPDATE compound SET households = :h WHERE id = :id"),
                  dict(h=households, id=c["id"]))
