@@ -348,6 +348,7 @@ def build_issues(conn, rng, people, compounds):
     hot = [by_name["乐福国际小区"]] + [compounds[i] for i in rng.choice(len(compounds), 3, replace=False)]
     categories = list(GENERIC_ISSUES)
     channels = [r[0] for r in conn.execute(sa.text("SELECT code FROM channel ORDER BY code"))]
+    deadlines = dict(conn.execute(sa.text("SELECT code, deadline_days FROM stage WHERE is_open")).all())
 
     specs = [dict(case, compound=by_name.get(case["compound"]) or
                   next(c for c in compounds if c["community"] == case["community"]))
@@ -361,27 +362,34 @@ def build_issues(conn, rng, people, compounds):
                           stage=stage, compound=compound, description="", result=None,
                           meetings=None))
     for spec in tqdm(specs, desc="诉求", unit="件", disable=not _progress(conn)):
-        _add_issue(conn, rng, people, now, spec, channels)
+        _add_issue(conn, rng, people, now, spec, channels, deadlines)
     return specs
 
 
-def _add_issue(conn, rng, people, now, spec, channels):
+def _add_issue(conn, rng, people, now, spec, channels, deadlines):
     compound = spec["compound"]
     # Most issues are inside the compound, some on the streets of its grid around it.
     target = compound["shape"] if rng.random() < 0.85 else \
         compound["shape"].buffer(40).intersection(compound["cell"].buffer(-1))
     point = _point_in(rng, target)
     stage = spec["stage"]
-    final = stage if stage not in ("rejected", "merged") else "topic"
-    path = ["reported"] + OPEN_STAGES[1:OPEN_STAGES.index(final) + 1] if final in OPEN_STAGES \
-        else ["reported"] + OPEN_STAGES[1:] + ["closed"]
     if stage in ("rejected", "merged"):
         path = ["reported", stage]
-    age_days = spec.get("age_days") or float(rng.uniform(3, 730))
+    elif stage == "closed":
+        path = OPEN_STAGES + ["closed"]
+    else:
+        path = OPEN_STAGES[:OPEN_STAGES.index(stage) + 1]
+    if stage in OPEN_STAGES:
+        # Time in the current stage against its deadline: most on time, some due soon or overdue.
+        tail = float(rng.uniform(0, 1.15 * deadlines[stage]))
+        age_days = spec.get("age_days") or tail + float(rng.uniform(2, 25)) * len(path)
+    else:
+        age_days = spec.get("age_days") or float(rng.uniform(3, 730))
+        tail = 0.1 * age_days
     reported_at = now - dt.timedelta(days=age_days)
-    # Steps spread over the issue's life; open issues leave the last step some days ago.
-    span = age_days * (0.9 if stage in ("closed", "rejected", "merged") else float(rng.uniform(0.3, 1)))
-    offsets = sorted(rng.uniform(0, span, len(path) - 1))
+    # The steps spread over the issue's life up to its last one, ``tail`` days ago.
+    span = age_days - tail
+    offsets = sorted(rng.uniform(0, span, len(path) - 2)) + [span] if len(path) > 1 else []
     times = [reported_at] + [reported_at + dt.timedelta(days=float(o)) for o in offsets]
     reason = {"rejected": "不属于社区协商事项，已转相关职能部门", "merged": "与同一楼院的已有诉求重复，合并办理"}
     issue_id = _insert(

@@ -125,7 +125,8 @@ def _live_layers(m, mode, as_of):
     assets.localize(compounds).add_to(m)
 
     cluster = assets.localize(MarkerCluster(name=_("诉求"), control=False,
-                                            options={"maxClusterRadius": 40}))
+                                            options={"maxClusterRadius": 30,
+                                                     "disableClusteringAtZoom": 17}))
     cluster.add_to(m)
     issue_query = {"as_of": as_of.isoformat()} if as_of else {}
     live_issues = Realtime(
@@ -146,6 +147,7 @@ def build_map(mode, as_of):
     m = folium.Map(location=[34.81, 113.29], zoom_start=15, tiles=None, control_scale=True,
                    zoom_control=True, prefer_canvas=False)
     m.options["maxZoom"] = 19  # with no tile layer, the map itself must know (marker clustering asks)
+    m.options["zoomSnap"] = 0.25  # fit the subdistrict snugly on any screen
     assets.localize(m)
     basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
     outline = _add_areas(m, shift)
