@@ -44,11 +44,11 @@ def create_app(test_config=None):
 
     from data.cli import import_cli, sample_cli
     from layers.cli import db_cli
-    from webmap import api, assets, errors, health, i18n, mapview
+    from webmap import api, assets, errors, health, i18n, mapview, printmap
 
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (health.bp, api.bp, assets.bp, mapview.bp):
+    for blueprint in (health.bp, api.bp, assets.bp, mapview.bp, printmap.bp):
         app.register_blueprint(blueprint)
     for group in (db_cli, sample_cli, import_cli):
         app.cli.add_command(group)

@@ -52,13 +52,17 @@ def styles(mode, stats, grid_colors=None):
 
 
 def _open(counts):
-    """Open issues per compound, classed with natural breaks; zero is its own calm class."""
-    nonzero = counts[counts > 0]
+    """Open issues per compound, classed with Fisher-Jenks breaks; zero is its own calm class.
+
+    The breaks are computed on the distinct counts: exact and repeatable (natural breaks
+    samples at random), and fast however many compounds there are.
+    """
+    distinct = np.unique(counts[counts > 0])
     legend = [{"color": CALM, "label": _("0（平稳）")}]
-    if nonzero.size == 0:
+    if distinct.size == 0:
         return [CALM] * len(counts), ["0"] * len(counts), legend
-    k = min(len(OPEN_COLORS), len(np.unique(nonzero)))
-    bins = mapclassify.NaturalBreaks(nonzero, k=k).bins if k > 1 else np.array([nonzero.max()])
+    k = min(len(OPEN_COLORS), distinct.size)
+    bins = mapclassify.FisherJenks(distinct, k=k).bins if k > 1 else distinct[-1:]
     bins = np.unique(bins.astype(int))
     lower = 1
     for i, upper in enumerate(bins):
