@@ -31,6 +31,8 @@ def create_app(test_config=None):
             SECRET_KEY=_secret_key(),
             DATABASE_URL=os.environ.get("DATABASE_URL"),
             BASEMAP=os.environ.get("BASEMAP", "none"),
+            TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
+            DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -43,13 +45,14 @@ def create_app(test_config=None):
     app.extensions["gridmap_engine"] = db.make_engine(app.config["DATABASE_URL"])
 
     from data.cli import import_cli, sample_cli
-    from layers.cli import db_cli
-    from webmap import api, assets, errors, health, i18n, mapview, printmap
+    from layers.cli import apikeys_cli, db_cli, users_cli
+    from webmap import api, area, assets, auth, errors, health, i18n, mapview, printmap
 
     i18n.init_app(app)
+    auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (health.bp, api.bp, assets.bp, mapview.bp, printmap.bp):
+    for blueprint in (health.bp, api.bp, area.bp, assets.bp, mapview.bp, printmap.bp):
         app.register_blueprint(blueprint)
-    for group in (db_cli, sample_cli, import_cli):
+    for group in (db_cli, sample_cli, import_cli, users_cli, apikeys_cli):
         app.cli.add_command(group)
     return app

@@ -2,6 +2,7 @@
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from data.importers import ImportFailed
@@ -18,8 +19,7 @@ def sample_load():
     """Load the sample 中心路街道 into an empty database (does nothing when it is there)."""
     from data import sample
 
-    summary = sample.load(db.engine())
-    click.echo(summary)
+    click.echo(sample.load(db.engine(), accounts_file=current_app.config.get("DEMO_ACCOUNTS_FILE")))
 
 
 def _report(run):

@@ -7,7 +7,7 @@ the same subdistrict; dates are relative to the day of loading so that the open 
 stay realistically "on time", "due soon" or "overdue".
 """
 import datetime as dt
-import math
+import secrets
 
 import numpy as np
 import shapely
@@ -19,6 +19,8 @@ from tqdm import tqdm
 
 from data import sample_names as names
 from data.sample_cases import CASES
+from layers.dashboard import FIGURES_SQL
+from layers import users
 
 SEED = 146
 METRIC_CRS = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres around 上街区
@@ -465,8 +467,35 @@ def _kinds(rng):
     return sorted(rng.choice(names.ATTENDEE_KINDS, k, replace=False).tolist())
 
 
-def load(eng, progress=True):
-    """Load the sample subdistrict unless one is already there; returns a one-line summary."""
+# One demo account per role, so the sample can be tried as each user. (name, role, area)
+DEMO_ACCOUNTS = [
+    ("demo_grid", "grid_leader", "汇丰社区/第1网格"),
+    ("demo_staff", "community_staff", "汇丰社区"),
+    ("demo_deputy", "deputy", "江南小镇社区"),
+    ("demo_official", "official", None),
+    ("demo_admin", "admin", None),
+]
+
+
+def create_demo_accounts(conn, accounts_file=None):
+    """The demo accounts with random passwords; written to ``accounts_file`` (owner-only)."""
+    lines = []
+    for name, role, area in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(9)
+        users.add(name, role, password, area, conn=conn)
+        lines.append(f"{name}\t{role}\t{area or '全街道'}\t{password}")
+    text = "示例账号（仅示例数据）：用户名\t角色\t范围\t密码\n" + "\n".join(lines) + "\n"
+    if accounts_file is not None:
+        accounts_file.parent.mkdir(parents=True, exist_ok=True)
+        accounts_file.unlink(missing_ok=True)
+        accounts_file.touch(mode=0o600)
+        accounts_file.write_text(text)
+    return text
+
+
+def load(eng, progress=True, accounts_file=None):
+    """Load the sample subdistrict unless one is already there; returns a one-line summary
+    followed by the demo accounts and their passwords."""
     assert len(names.COMPOUND_NAMES) + sum(map(len, names.NAMED_COMPOUNDS.values())) >= 62
     with eng.begin() as conn:
         if conn.execute(sa.text("SELECT count(*) FROM subdistrict")).scalar():
@@ -481,8 +510,9 @@ def load(eng, progress=True):
         build_deputies(conn, rng, people, venues)
         specs = build_issues(conn, rng, people, compounds)
         build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
+        accounts = create_demo_accounts(conn, accounts_file)
         conn.info["progress"] = False
-    return summary(eng)
+    return summary(eng) + "\n" + accounts
 
 
 def summary(eng):
@@ -492,16 +522,3 @@ def summary(eng):
             "{meetings} 次协商活动 · {npc} 名人大代表 · {cppcc} 名政协委员 · {orgs} 个楼院有自治组织 · "
             "{issues} 件诉求（已解决民生问题 {resolved} 件）").format(**figures)
 
-
-FIGURES_SQL = """
-SELECT (SELECT count(*) FROM community) AS communities,
-       (SELECT count(*) FROM compound) AS compounds,
-       (SELECT count(*) FROM venue) AS venues,
-       (SELECT count(*) FROM meeting) AS meetings,
-       (SELECT count(*) FROM deputy WHERE kind = 'npc_deputy') AS npc,
-       (SELECT count(*) FROM deputy WHERE kind = 'cppcc_member') AS cppcc,
-       (SELECT count(DISTINCT compound_id) FROM self_governance_org) AS orgs,
-       (SELECT count(*) FROM issue) AS issues,
-       (SELECT count(*) FROM issue JOIN category c ON c.code = issue.category
-         WHERE issue.stage = 'closed' AND c.livelihood) AS resolved
-"""

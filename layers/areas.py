@@ -1,5 +1,6 @@
 """The area layers that change rarely: the subdistrict outline, communities and grids."""
 from layers import features
+from layers.scope import PUBLIC, in_scope
 
 SUBDISTRICT = """
     SELECT id, name, is_sample, geom FROM subdistrict WHERE {where}"""
@@ -11,17 +12,18 @@ COMMUNITIES = """
            m.geom
       FROM community m WHERE {where} ORDER BY m.id"""
 
-# The grid leader is personal data: masked unless the viewer may see it in full.
-GRIDS = """
+# The grid leader is personal data: masked outside the viewer's area.
+GRIDS = f"""
     SELECT g.id, g.name, m.name AS community,
-           CASE WHEN :full THEN g.leader_name ELSE mask_name(g.leader_name) END AS leader,
+           CASE WHEN {in_scope("g.community_id", "g.id")} THEN g.leader_name
+                ELSE mask_name(g.leader_name) END AS leader,
            g.geom
-      FROM grid g JOIN community m ON m.id = g.community_id WHERE {where} ORDER BY g.id"""
+      FROM grid g JOIN community m ON m.id = g.community_id WHERE {{where}} ORDER BY g.id"""
 
 
-def _query(template, bbox, alias_geom, full=False):
+def _query(template, bbox, alias_geom, scope=PUBLIC):
     where, params = features.bbox_clause(bbox, alias_geom)
-    return template.format(where=where), dict(params, full=full)
+    return template.format(where=where), dict(params, **scope)
 
 
 def subdistrict(bbox=None):
@@ -32,8 +34,8 @@ def communities(bbox=None):
     return _query(COMMUNITIES, bbox, "m.geom")
 
 
-def grids(bbox=None, full=False):
-    return _query(GRIDS, bbox, "g.geom", full)
+def grids(bbox=None, scope=PUBLIC):
+    return _query(GRIDS, bbox, "g.geom", scope)
 
 
 def geojson(query):

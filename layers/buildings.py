@@ -1,13 +1,15 @@
 """Buildings (楼栋), shown from street-level zoom, each with its 楼栋长 and 单元长."""
 from layers import db, features
+from layers.scope import PUBLIC, in_scope
 
-# Heads are personal data: masked names unless the viewer may see them in full, phones never.
-BUILDINGS = """
+# Heads are personal data: in full inside the viewer's area; outside it masked names, no phones.
+FULL = in_scope("c.community_id", "c.grid_id")
+BUILDINGS = f"""
     SELECT b.id, b.name, c.name AS compound, b.floors,
            (SELECT json_agg(json_build_object(
                        'role', r.name_zh, 'unit', u.name,
-                       'name', CASE WHEN :full THEN h.name ELSE mask_name(h.name) END,
-                       'phone', CASE WHEN :full THEN h.phone END)
+                       'name', CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END,
+                       'phone', CASE WHEN {FULL} THEN h.phone END)
                      ORDER BY r.rank, u.id NULLS FIRST)
               FROM head h JOIN head_role r ON r.code = h.role
               LEFT JOIN unit u ON u.id = h.unit_id
@@ -15,12 +17,12 @@ BUILDINGS = """
            (SELECT count(*) FROM unit u WHERE u.building_id = b.id) AS units,
            b.geom
       FROM building b JOIN compound c ON c.id = b.compound_id
-     WHERE {where} ORDER BY b.id"""
+     WHERE {{where}} ORDER BY b.id"""
 
 
-def query(bbox=None, full=False):
+def query(bbox=None, scope=PUBLIC):
     where, params = features.bbox_clause(bbox, "b.geom")
-    return BUILDINGS.format(where=where), dict(params, full=full)
+    return BUILDINGS.format(where=where), dict(params, **scope)
 
 
 def count(bbox):

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from layers import db, migrate
+from layers import db, migrate, users
 from layers.cluster import ClusterError
 
 
@@ -36,3 +36,55 @@ def upgrade_command():
     """Apply pending migrations (safe to run again)."""
     applied = migrate.upgrade(db.engine(), echo=click.echo)
     click.echo(f"{len(applied)} migration(s) applied; schema is up to date")
+
+
+users_cli = AppGroup("users", help="User accounts.")
+apikeys_cli = AppGroup("apikeys", help="API keys for Open311 clients.")
+
+
+def _read_password():
+    if sys.stdin.isatty():
+        return click.prompt("密码 (password)", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _refuse(exc):
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(users.ROLES))
+@click.option("--area", help="网格 (社区/网格) 或社区名称，多个用逗号分隔")
+@needs_database
+def users_add(name, role, area):
+    """Add a user; the password is read from stdin."""
+    try:
+        users.add(name, role, _read_password(), area)
+    except users.UserError as exc:
+        _refuse(exc)
+    click.echo(f"已添加用户 {name}（{role}）")
+
+
+@users_cli.command("disable")
+@click.argument("name")
+@needs_database
+def users_disable(name):
+    """Disable a user; their sessions end at once."""
+    try:
+        users.disable(name)
+    except users.UserError as exc:
+        _refuse(exc)
+    click.echo(f"已停用用户 {name}")
+
+
+@apikeys_cli.command("add")
+@click.argument("name")
+@needs_database
+def apikeys_add(name):
+    """Create an API key and print it once (only its hash is stored)."""
+    try:
+        click.echo(users.add_api_key(name))
+    except users.UserError as exc:
+        _refuse(exc)

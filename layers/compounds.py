@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from layers import db, features
 from layers.issues import SLA, state_sql, t_params
+from layers.scope import PUBLIC, in_scope
 
 # A head is in office at :t when appointed by then and not yet retired.
 IN_OFFICE = "(h.appointed_on IS NULL OR h.appointed_on <= :t) AND (h.retired_on IS NULL OR h.retired_on > :t)"
@@ -50,28 +51,33 @@ def stats(as_of=None):
         return pd.read_sql(sa.text(sql), conn, params=params)
 
 
-LAYER = """
-    SELECT c.id, c.name, m.name AS community, g.name AS grid, s.fill, s.cls, s.open_issues, c.geom
+# ``mine`` marks the compounds of a user's own area (not for those who see everything).
+LAYER = f"""
+    SELECT c.id, c.name, m.name AS community, g.name AS grid, s.fill, s.cls, s.open_issues,
+           NOT :scope_all AND {in_scope("c.community_id", "c.grid_id")} AS mine, c.geom
       FROM compound c
       JOIN community m ON m.id = c.community_id
       LEFT JOIN grid g ON g.id = c.grid_id
       LEFT JOIN json_to_recordset(CAST(:styles AS json)) AS s(id int, fill text, cls text, open_issues int)
              ON s.id = c.id
-     WHERE {where}
+     WHERE {{where}}
      ORDER BY c.id"""
 
 
-def query(styles, bbox=None):
+def query(styles, bbox=None, scope=PUBLIC):
     """The compound layer with each compound's ``fill`` color and class from ``styles``
     (a list of {id, fill, cls, open_issues} computed by the color mode)."""
     where, params = features.bbox_clause(bbox, "c.geom")
-    return LAYER.format(where=where), dict(params, styles=json.dumps(styles, ensure_ascii=False))
+    return LAYER.format(where=where), dict(params, **scope,
+                                           styles=json.dumps(styles, ensure_ascii=False))
 
 
-CARD = """
+# Inside the viewer's area names and phones in full; outside, masked names and no phones.
+FULL = in_scope("c.community_id", "c.grid_id")
+CARD = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid,
-           CASE WHEN :full THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
-           CASE WHEN :full THEN g.leader_phone END AS grid_leader_phone,
+           CASE WHEN {FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
+           CASE WHEN {FULL} THEN g.leader_phone END AS grid_leader_phone,
            c.households,
            (SELECT json_agg(o.name ORDER BY o.id) FROM self_governance_org o
              WHERE o.compound_id = c.id) AS orgs
@@ -81,36 +87,38 @@ CARD = """
 
 CARD_HEADS = f"""
     SELECT r.name_zh AS role, b.name AS building, u.name AS unit,
-           CASE WHEN :full THEN h.name ELSE mask_name(h.name) END AS name,
-           CASE WHEN :full THEN h.phone END AS phone
+           CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END AS name,
+           CASE WHEN {FULL} THEN h.phone END AS phone
       FROM head h JOIN head_role r ON r.code = h.role
+      JOIN compound c ON c.id = h.compound_id
       LEFT JOIN building b ON b.id = h.building_id
       LEFT JOIN unit u ON u.id = h.unit_id
      WHERE h.compound_id = :id AND {IN_OFFICE}
        AND r.level = ANY(:levels)
      ORDER BY r.rank, b.id NULLS FIRST, u.id NULLS FIRST"""
 
-CARD_ISSUES = """
-    SELECT i.id, CASE WHEN :full OR i.stage <> 'reported' THEN i.title END AS title,
+CARD_ISSUES = f"""
+    SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR i.stage <> 'reported'
+                      THEN i.title END AS title,
            i.stage, st.name_zh AS stage_name
       FROM issue i JOIN stage st ON st.code = i.stage
      WHERE i.compound_id = :id AND st.is_open
      ORDER BY i.reported_at DESC LIMIT 30"""
 
 
-def card(compound_id, full=False):
+def card(compound_id, scope=PUBLIC):
     """What the compound popup shows, or None when there is no such compound.
 
     Only the compound head is listed here; building and unit heads are on the buildings.
     """
     with db.transaction() as conn:
-        head = db.rows(CARD, {"id": compound_id, "full": full}, conn=conn)
+        head = db.rows(CARD, {"id": compound_id, **scope}, conn=conn)
         if not head:
             return None
         result = dict(head[0])
         result["heads"] = [dict(r) for r in db.rows(
-            CARD_HEADS, {"id": compound_id, "full": full, "levels": ["compound"], **t_params(None)},
+            CARD_HEADS, {"id": compound_id, "levels": ["compound"], **scope, **t_params(None)},
             conn=conn)]
         result["open_issues"] = [dict(r) for r in db.rows(
-            CARD_ISSUES, {"id": compound_id, "full": full}, conn=conn)]
+            CARD_ISSUES, {"id": compound_id, **scope}, conn=conn)]
     return result

@@ -53,6 +53,16 @@ def transaction(eng=None, timeout_ms=DEFAULT_TIMEOUT_MS):
         yield conn
 
 
+@contextmanager
+def joined(conn=None, eng=None):
+    """The caller's transaction when there is one, else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with transaction(eng) as own:
+            yield own
+
+
 def rows(sql, params=None, *, conn=None, max_rows=DEFAULT_MAX_ROWS, timeout_ms=DEFAULT_TIMEOUT_MS):
     """Run a query and return its rows as mappings, refusing more than ``max_rows``."""
     if conn is None:
@@ -63,6 +73,14 @@ def rows(sql, params=None, *, conn=None, max_rows=DEFAULT_MAX_ROWS, timeout_ms=D
     if len(fetched) > max_rows:
         raise TooManyRows(f"query returned more than {max_rows} rows")
     return fetched
+
+
+def execute(sql, params=None, *, conn=None, timeout_ms=DEFAULT_TIMEOUT_MS):
+    """Run a statement that returns no rows (or whose rows are not wanted); returns rowcount."""
+    if conn is None:
+        with transaction(timeout_ms=timeout_ms) as own:
+            return own.execute(sa.text(sql), params or {}).rowcount
+    return conn.execute(sa.text(sql), params or {}).rowcount
 
 
 def scalar(sql, params=None, *, conn=None, timeout_ms=DEFAULT_TIMEOUT_MS):

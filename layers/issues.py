@@ -2,6 +2,7 @@
 import datetime as dt
 
 from layers import db, features
+from layers.scope import PUBLIC, in_scope
 
 # The state of every issue at :t. "Now" reads the issue row; a past moment replays the
 # append-only event log (the last event at or before :t), skipping issues not yet reported.
@@ -37,24 +38,25 @@ def t_params(as_of):
     return {"t": end_of_day}
 
 
-# Titles of issues not yet taken up as topics stay internal unless the viewer may see them.
-LAYER = """
-    WITH s AS ({state})
+# Titles of issues not yet taken up as topics stay internal outside the viewer's area.
+LAYER = f"""
+    WITH s AS ({{state}})
     SELECT i.id, s.stage, st.name_zh AS stage_name, i.category, cat.name_zh AS category_name,
-           CASE WHEN :full OR s.stage <> 'reported' THEN i.title END AS title,
+           CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR s.stage <> 'reported'
+                THEN i.title END AS title,
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on,
-           {sla} AS sla, i.geom
+           {{sla}} AS sla, i.geom
       FROM s JOIN issue i ON i.id = s.id
       JOIN stage st ON st.code = s.stage
       JOIN category cat ON cat.code = i.category
-     WHERE st.is_open AND {where}
+     WHERE st.is_open AND {{where}}
      ORDER BY i.id"""
 
 
-def query(bbox=None, as_of=None, full=False):
+def query(bbox=None, as_of=None, scope=PUBLIC):
     where, params = features.bbox_clause(bbox, "i.geom")
     sql = LAYER.format(state=state_sql(as_of), sla=SLA, where=where)
-    return sql, dict(params, full=full, **t_params(as_of))
+    return sql, dict(params, **scope, **t_params(as_of))
 
 
 def heat_points(as_of=None):

@@ -2,18 +2,22 @@
 from layers import db
 from layers.compounds import IN_OFFICE
 from layers.issues import t_params
+from layers.scope import PUBLIC, in_scope
+
+GRID_FULL = in_scope("m.id", "g.id")
+COMPOUND_FULL = in_scope("c.community_id", "c.grid_id")
 
 LOOKUP = f"""
     WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
     SELECT m.id AS community_id, m.name AS community,
            g.id AS grid_id, g.name AS grid,
-           CASE WHEN :full THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
-           CASE WHEN :full THEN g.leader_phone END AS grid_leader_phone,
+           CASE WHEN {GRID_FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
+           CASE WHEN {GRID_FULL} THEN g.leader_phone END AS grid_leader_phone,
            c.id AS compound_id, c.name AS compound,
            (SELECT json_agg(json_build_object(
                        'role', r.name_zh,
-                       'name', CASE WHEN :full THEN h.name ELSE mask_name(h.name) END,
-                       'phone', CASE WHEN :full THEN h.phone END) ORDER BY h.id)
+                       'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
+                       'phone', CASE WHEN {COMPOUND_FULL} THEN h.phone END) ORDER BY h.id)
               FROM head h JOIN head_role r ON r.code = h.role
              WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads,
            (SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
@@ -28,11 +32,11 @@ LOOKUP = f"""
      LIMIT 1"""
 
 
-def query(lon, lat, full=False):
-    return LOOKUP, {"lon": lon, "lat": lat, "full": full, **t_params(None)}
+def query(lon, lat, scope=PUBLIC):
+    return LOOKUP, {"lon": lon, "lat": lat, **scope, **t_params(None)}
 
 
-def lookup(lon, lat, full=False):
+def lookup(lon, lat, scope=PUBLIC):
     """The places at (lon, lat) in WGS84, or None when the point is outside the subdistrict."""
-    rows = db.rows(*query(lon, lat, full))
+    rows = db.rows(*query(lon, lat, scope))
     return dict(rows[0]) if rows else None

@@ -56,15 +56,15 @@ def _geojson(layer, who):
     if layer == "communities":
         return areas.geojson(areas.communities(bbox_param()))
     if layer == "grids":
-        return areas.geojson(areas.grids(bbox_param(), who.full))
+        return areas.geojson(areas.grids(bbox_param(), who.scope_params()))
     if layer == "compounds":
         mode, as_of, bbox = mode_param(), as_of_param(), bbox_param()
         styles, legend = compound_styles(mode, as_of)
-        sql, params = compounds.query(styles, bbox)
+        sql, params = compounds.query(styles, bbox, who.scope_params())
         return features.feature_collection(sql, params, members={"legend": legend, "mode": mode})
     if layer == "issues":
         as_of, bbox = as_of_param(), bbox_param()
-        return features.feature_collection(*issues.query(bbox, as_of, who.full))
+        return features.feature_collection(*issues.query(bbox, as_of, who.scope_params()))
     if layer == "venues":
         return features.feature_collection(*venues.venues(bbox_param()))
     if layer == "deputies":
@@ -73,7 +73,7 @@ def _geojson(layer, who):
         bbox = bbox_param(BUILDINGS_MAX_SPAN)
         if bbox is None:
             raise BadRequest(_("楼栋图层需要 bbox 参数"))
-        return features.feature_collection(*buildings.query(bbox, who.full))
+        return features.feature_collection(*buildings.query(bbox, who.scope_params()))
     abort(404)
 
 
@@ -120,7 +120,7 @@ def lookup_point():
     lon, lat = _coordinate("lon", -180, 180), _coordinate("lat", -90, 90)
     if request.args.get("crs") == "gcj02":  # a click on a Gaode basemap
         lon, lat = basemaps.point_from_gcj02(lon, lat)
-    found = lookup.lookup(lon, lat, viewer.current().full)
+    found = lookup.lookup(lon, lat, viewer.current().scope_params())
     if found is None:
         return jsonify(error=_("该位置不在中心路街道范围内"), lon=lon, lat=lat), 404
     return jsonify(found)
@@ -128,7 +128,7 @@ def lookup_point():
 
 @bp.get("/compounds/<int:compound_id>")
 def compound_card(compound_id):
-    card = compounds.card(compound_id, viewer.current().full)
+    card = compounds.card(compound_id, viewer.current().scope_params())
     if card is None:
         return jsonify(error=_("没有这个楼院")), 404
     return jsonify(card)

@@ -2,7 +2,7 @@
 
 Messages are written in Chinese in the code; ``translations/en`` holds the English."""
 from flask import request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -20,7 +20,13 @@ def remember_choice(response):
     return response
 
 
+def html_lang():
+    """The page's ``<html lang>``: en, or zh-CN."""
+    return "en" if str(get_locale()) == "en" else "zh-CN"
+
+
 def init_app(app):
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT,
           default_translation_directories="webmap/translations")
     app.after_request(remember_choice)
+    app.context_processor(lambda: {"html_lang": html_lang()})

@@ -16,8 +16,10 @@ from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Re
 from markupsafe import escape
 from pypinyin import Style, lazy_pinyin
 
-from layers import areas, features, issues, venues
-from webmap import api, assets, basemaps, modes, viewer
+from flask_wtf.csrf import generate_csrf
+
+from layers import areas, features, issues, myarea, venues
+from webmap import api, assets, basemaps, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -80,7 +82,7 @@ def _add_areas(m, shift):
             class_name="community-label", icon_size=(120, 20), icon_anchor=(60, 10),
             html=f"<span>{_text(row.name)}</span>")).add_to(layer)
     layer.add_to(m)
-    grids = areas.read(areas.grids(full=False))
+    grids = areas.read(areas.grids())
     folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=False,
                    style_function=lambda f: {"color": "#2563eb", "weight": 1.5, "fill": False,
                                              "dashArray": "2 4"},
@@ -152,7 +154,10 @@ def build_map(mode, as_of):
     basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
     outline = _add_areas(m, shift)
     minx, miny, maxx, maxy = outline.total_bounds
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    who = viewer.current()
+    # A grid leader's map opens on their own area; everyone else sees the whole subdistrict.
+    mine = None if who.scope_all or not who.signed_in else myarea.bounds(who.scope_params())
+    m.fit_bounds(mine or [[miny, minx], [maxy, maxx]])
     _add_venues(m, shift)
     _live_layers(m, mode, as_of)
     folium.LayerControl(collapsed=True).add_to(m)
@@ -172,6 +177,7 @@ def page_config(m, mode, as_of, sample):
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
         "search": search_index(),
+        "user": _user_config(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
             "search": _("搜索楼院或社区（支持拼音首字母）"), "asOf": _("查看日期"),
@@ -182,13 +188,23 @@ def page_config(m, mode, as_of, sample):
             "orgs": _("自治组织"), "households": _("户数"), "loading": _("加载中…"),
             "error": _("加载失败"), "count": _("件"), "reportedOn": _("收集日期"),
             "category": _("类别"), "stage": _("阶段"), "notTopic": _("（尚未确定议题）"),
-            "mode": _("着色模式"), "replay": _("历史回放"), "language": "English" if str(get_locale()) != "en" else "中文",
+            "mode": _("着色模式"), "replay": _("历史回放"), "login": _("登录"), "logout": _("退出"),
+            "myArea": _("我的网格"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"), "language": "English" if str(get_locale()) != "en" else "中文",
         },
     }
 
 
 class _Start(MacroElement):
     _template = Template("{% macro script(this, kwargs) %}GridMap.start();{% endmacro %}")
+
+
+def _user_config():
+    who = viewer.current()
+    if not who.signed_in:
+        return None
+    return {"name": who.name, "role": who.role, "csrf": generate_csrf(),
+            "hasArea": who.has_area and not who.scope_all,
+            "canEditRoster": who.role in ("community_staff", "admin")}
 
 
 @bp.get("/")
@@ -205,5 +221,5 @@ def index():
         '<script src="/static/gridmap.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
     m.add_child(_Start())  # last child: runs after every layer and control exists
-    html = root.render().replace("<html>", f'<html lang="{"en" if str(get_locale()) == "en" else "zh-CN"}">', 1)
+    html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

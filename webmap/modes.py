@@ -3,6 +3,8 @@
 A mode turns the per-compound figures from ``layers.compounds.stats`` into a fill color and
 a class for each compound, plus the legend entries for the page.
 """
+import warnings
+
 import mapclassify
 import numpy as np
 from flask_babel import gettext as _
@@ -62,7 +64,10 @@ def _open(counts):
     if distinct.size == 0:
         return [CALM] * len(counts), ["0"] * len(counts), legend
     k = min(len(OPEN_COLORS), distinct.size)
-    bins = mapclassify.FisherJenks(distinct, k=k).bins if k > 1 else distinct[-1:]
+    with warnings.catch_warnings():
+        # a few dozen distinct values: mapclassify's hint that Numba would be faster is noise
+        warnings.filterwarnings("ignore", message="Numba not installed")
+        bins = mapclassify.FisherJenks(distinct, k=k).bins if k > 1 else distinct[-1:]
     bins = np.unique(bins.astype(int))
     lower = 1
     for i, upper in enumerate(bins):

@@ -30,7 +30,8 @@ def prepare(app):
         from data import sample
 
         print("empty database: loading the sample subdistrict (示例数据)", flush=True)
-        print(sample.load(eng), flush=True)
+        print(sample.load(eng, accounts_file=app.config["DEMO_ACCOUNTS_FILE"]), flush=True)
+        print(f"demo accounts kept in {app.config['DEMO_ACCOUNTS_FILE']}", flush=True)
     return started
 
 

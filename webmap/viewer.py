@@ -1,20 +1,51 @@
 """Who is looking, and so what personal data they may see.
 
-Until accounts exist every visitor is the public: names masked, no phone numbers. Every
-query that returns personal data takes ``viewer.full`` and masks in SQL when it is False.
+The scope is applied in SQL: every query that returns names, phones, reporters or issue
+details takes ``scope_params()`` and uses ``layers.scope.in_scope`` to show a row in full
+only inside the viewer's area, masked outside it. The public has no area at all.
 """
 from dataclasses import dataclass
+
+from flask_login import current_user
+
+# Roles that read everything in full (officials read, admins also write).
+WHOLE_SUBDISTRICT = ("official", "admin")
 
 
 @dataclass(frozen=True)
 class Viewer:
     role: str = "public"
-    full: bool = False   # may see names and phone numbers unmasked
+    user_id: int | None = None
+    name: str | None = None
+    grid_ids: tuple = ()
+    community_ids: tuple = ()
+
+    @property
+    def scope_all(self):
+        return self.role in WHOLE_SUBDISTRICT
+
+    @property
+    def signed_in(self):
+        return self.user_id is not None
+
+    @property
+    def has_area(self):
+        return self.scope_all or bool(self.grid_ids or self.community_ids)
+
+    def scope_params(self):
+        return {"scope_all": self.scope_all, "scope_grids": list(self.grid_ids),
+                "scope_communities": list(self.community_ids)}
 
     @property
     def cache_key(self):
-        return f"{self.role}:{int(self.full)}"
+        return f"{self.role}:{self.user_id}"
+
+
+PUBLIC = Viewer()
 
 
 def current():
-    return Viewer()
+    if not current_user.is_authenticated:
+        return PUBLIC
+    a = current_user.account
+    return Viewer(a.role, a.id, a.name, a.grid_ids, a.community_ids)

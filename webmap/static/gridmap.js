@@ -31,7 +31,9 @@ var GridMap = (function () {
   }
 
   function compoundStyle(feature) {
-    return {color: "#475569", weight: 1, fillColor: feature.properties.fill || "#cccccc", fillOpacity: 0.8};
+    var mine = feature.properties.mine;
+    return {color: mine ? "#1d4ed8" : "#475569", weight: mine ? 3 : 1,
+            fillColor: feature.properties.fill || "#cccccc", fillOpacity: 0.8};
   }
 
   function compoundFeature(feature, layer) {
@@ -122,13 +124,53 @@ var GridMap = (function () {
         "<label>" + esc(S("mode")) + " <select class='gm-mode'>" + modeOptions + "</select></label>" +
         "<label>" + esc(S("replay")) + " <input type='date' class='gm-asof' value='" + esc(cfg.asOf || "") + "'" +
         " max='" + new Date().toISOString().slice(0, 10) + "'></label>" +
-        "<a href='#' class='gm-lang'>" + esc(S("language")) + "</a>";
+        "<a href='#' class='gm-lang'>" + esc(S("language")) + "</a>" + userLinks();
       div.querySelector(".gm-mode").addEventListener("change", function (e) { reloadWith("mode", e.target.value); });
       div.querySelector(".gm-asof").addEventListener("change", function (e) { reloadWith("as_of", e.target.value); });
       div.querySelector(".gm-lang").addEventListener("click", function (e) {
         e.preventDefault();
         reloadWith("lang", cfg.lang === "en" ? "zh_CN" : "en");
       });
+    });
+  }
+
+  function userLinks() {
+    var u = cfg.user;
+    if (!u) return " · <a href='/login'>" + esc(S("login")) + "</a>";
+    return "<form method='post' action='/logout' class='gm-user'>" + esc(u.name) +
+      " · <a href='/roster'>" + esc(S("roster")) + "</a>" +
+      " <input type='hidden' name='csrf_token' value='" + esc(u.csrf) + "'>" +
+      "<button type='submit'>" + esc(S("logout")) + "</button></form>";
+  }
+
+  // "My area": the user's compounds with their 三长 (tap to call) and open issues, most overdue first.
+  function addMyArea() {
+    if (!cfg.user || !cfg.user.hasArea) return;
+    control("topleft", "gm-myarea", function (div) {
+      div.innerHTML = "<button type='button' class='gm-myarea-toggle'>" + esc(S("myArea")) + "</button><div class='gm-myarea-body'>" + esc(S("loading")) + "</div>";
+      var body = div.querySelector(".gm-myarea-body");
+      div.querySelector(".gm-myarea-toggle").addEventListener("click", function () { div.classList.toggle("closed"); });
+      if (window.innerWidth < 600) div.classList.add("closed");
+      fetch("/api/my-area").then(function (r) { return r.json(); }).then(function (a) {
+        body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
+          list(a.issues, function (i) {
+            return "<li class='sla-" + i.sla + "'><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+              esc(i.stage_name) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
+              (i.sla === 3 ? " · " + esc(S("overdue")) + " " + esc(i.days_over) + esc(S("days")) : "") + "</small></li>";
+          }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
+          list(a.compounds, function (c) {
+            return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
+              (c.heads || []).map(function (h) { return "<br><small>" + esc(h.role) + " " + person(h) + "</small>"; }).join("") + "</li>";
+          }) + "</ul>";
+        Array.prototype.forEach.call(body.querySelectorAll(".gm-compounds li[data-id]"), function (li) {
+          li.querySelector("a").addEventListener("click", function (e) {
+            e.preventDefault();
+            var c = a.compounds.filter(function (x) { return String(x.id) === li.getAttribute("data-id"); })[0];
+            map.fitBounds([[c.miny, c.minx], [c.maxy, c.maxx]], {maxZoom: 18});
+            openCompound(c.id, L.latLng((c.miny + c.maxy) / 2, (c.minx + c.maxx) / 2));
+          });
+        });
+      }).catch(function () { body.textContent = S("error"); });
     });
   }
 
@@ -147,7 +189,10 @@ var GridMap = (function () {
           return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(S(e.kind)) + "</small></li>";
         }).join("");
         Array.prototype.forEach.call(results.children, function (li) {
-          li.addEventListener("click", function () {
+          li.addEventListener("click", function (e) {
+            // The list is emptied below, which detaches this item: Leaflet could then no longer
+            // tell that the click began inside a control and would also treat it as a map click.
+            L.DomEvent.stopPropagation(e);
             var hit = hits[+li.getAttribute("data-i")];
             map.fitBounds(hit.bounds, {maxZoom: 18});
             results.innerHTML = "";
@@ -217,6 +262,7 @@ var GridMap = (function () {
     map = window[cfg.map];
     addToolbar();
     addSearch();
+    addMyArea();
     addLegend();
     addBadge();
     map.on("click", function (e) { lookup(e.latlng); });

@@ -1,0 +1,132 @@
+"""The 电子底册: the 三长 contacts, read and kept up to date within the viewer's area.
+
+Every change is checked against the row's ``version`` (a stale edit is refused, never
+silently overwritten) and recorded in the append-only ``head_event`` audit trail.
+"""
+import json
+
+from layers import db
+from layers.scope import in_scope
+
+IN_SCOPE = in_scope("c.community_id", "c.grid_id")
+
+
+class StaleEdit(Exception):
+    """Someone else changed the contact since it was read."""
+
+
+class NotFound(Exception):
+    """No such contact in the viewer's area."""
+
+
+class Invalid(ValueError):
+    """The submitted contact is invalid; the message says why (zh-CN)."""
+
+
+CONTACT = f"""
+    SELECT h.id, h.role, r.name_zh AS role_name, h.name, h.phone, h.compound_id, c.name AS compound,
+           h.building_id, b.name AS building, h.unit_id, u.name AS unit,
+           to_char(h.appointed_on, 'YYYY-MM-DD') AS appointed_on, h.certificate_no,
+           to_char(h.retired_on, 'YYYY-MM-DD') AS retired_on, h.version
+      FROM head h JOIN head_role r ON r.code = h.role
+      JOIN compound c ON c.id = h.compound_id
+      LEFT JOIN building b ON b.id = h.building_id
+      LEFT JOIN unit u ON u.id = h.unit_id
+     WHERE {IN_SCOPE} AND {{where}}
+     ORDER BY c.id, r.rank, b.id NULLS FIRST, u.id NULLS FIRST, h.id"""
+
+
+def contact(head_id, scope, conn=None):
+    """One contact inside the viewer's area; NotFound outside it (no hint that it exists)."""
+    rows = db.rows(CONTACT.format(where="h.id = :id"), {"id": head_id, **scope}, conn=conn)
+    if not rows:
+        raise NotFound(head_id)
+    return dict(rows[0])
+
+
+def compound_roster(compound_id, scope):
+    """The current 三长 of a compound in the viewer's area (retired ones left out)."""
+    return [dict(r) for r in db.rows(
+        CONTACT.format(where="h.compound_id = :c AND h.retired_on IS NULL"),
+        {"c": compound_id, **scope})]
+
+
+def _audit(conn, head_id, actor, action, before, after):
+    db.execute("INSERT INTO head_event (head_id, actor, action, before, after) "
+               "VALUES (:h, :a, :act, CAST(:b AS jsonb), CAST(:af AS jsonb))",
+               {"h": head_id, "a": actor, "act": action,
+                "b": json.dumps(before, ensure_ascii=False) if before else None,
+                "af": json.dumps(after, ensure_ascii=False) if after else None}, conn=conn)
+
+
+EDITABLE = ("name", "phone", "appointed_on", "certificate_no")
+
+
+def edit(head_id, changes, version, scope, actor):
+    """Change a contact's details if nobody changed it since ``version`` was read."""
+    with db.transaction() as conn:
+        before = contact(head_id, scope, conn)
+        updated = db.rows(
+            "UPDATE head SET name = :name, phone = :phone, appointed_on = CAST(:appointed_on AS date),"
+            " certificate_no = :certificate_no, version = version + 1"
+            " WHERE id = :id AND version = :version AND retired_on IS NULL RETURNING id",
+            {**{k: changes.get(k, before[k]) for k in EDITABLE}, "id": head_id, "version": version},
+            conn=conn)
+        if not updated:
+            raise StaleEdit(head_id)
+        after = contact(head_id, scope, conn)
+        _audit(conn, head_id, actor, "edit", before, after)
+    return after
+
+
+def retire(head_id, version, scope, actor, retired_on=None):
+    with db.transaction() as conn:
+        before = contact(head_id, scope, conn)
+        updated = db.rows(
+            "UPDATE head SET retired_on = coalesce(CAST(:d AS date), current_date), version = version + 1"
+            " WHERE id = :id AND version = :version AND retired_on IS NULL RETURNING id",
+            {"d": retired_on, "id": head_id, "version": version}, conn=conn)
+        if not updated:
+            raise StaleEdit(head_id)
+        after = contact(head_id, scope, conn)
+        _audit(conn, head_id, actor, "retire", before, after)
+    return after
+
+
+def add(fields, scope, actor, conn=None, action="add"):
+    """Appoint a new head in a compound of the viewer's area; returns the new contact."""
+    with db.joined(conn) as conn:
+        allowed = db.rows(f"SELECT 1 FROM compound c WHERE c.id = :c AND {IN_SCOPE}",
+                          {"c": fields.get("compound_id"), **scope}, conn=conn)
+        if not allowed:
+            raise NotFound(fields.get("compound_id"))
+        head_id = db.scalar(
+            "INSERT INTO head (role, name, phone, compound_id, building_id, unit_id, appointed_on,"
+            " certificate_no) VALUES (:role, :name, :phone, :compound_id, :building_id, :unit_id,"
+            " coalesce(CAST(:appointed_on AS date), current_date), :certificate_no) RETURNING id",
+            {k: fields.get(k) for k in ("role", "name", "phone", "compound_id", "building_id",
+                                        "unit_id", "appointed_on", "certificate_no")}, conn=conn)
+        after = contact(head_id, scope, conn)
+        _audit(conn, head_id, actor, action, None, after)
+    return after
+
+
+def replace(head_id, fields, version, scope, actor):
+    """Retire a head and appoint a successor to the same post, in one transaction."""
+    with db.transaction() as conn:
+        old = contact(head_id, scope, conn)
+        updated = db.rows("UPDATE head SET retired_on = current_date, version = version + 1"
+                          " WHERE id = :id AND version = :version AND retired_on IS NULL RETURNING id",
+                          {"id": head_id, "version": version}, conn=conn)
+        if not updated:
+            raise StaleEdit(head_id)
+        _audit(conn, head_id, actor, "retire", old, contact(head_id, scope, conn))
+        post = {k: old[k] for k in ("role", "compound_id", "building_id", "unit_id")}
+        return add({**post, **fields}, scope, actor, conn=conn, action="replace")
+
+
+def history(head_id, scope):
+    contact(head_id, scope)
+    return [dict(r) for r in db.rows(
+        "SELECT to_char(at, 'YYYY-MM-DD HH24:MI') AS at, actor, action, before, after FROM head_event "
+        "WHERE head_id = :h ORDER BY at, id", {"h": head_id})]

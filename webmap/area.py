@@ -1,0 +1,165 @@
+"""A signed-in user's own area ("my area"), contacts and issues by id, and the 电子底册 roster.
+
+Reads are scoped in SQL (layers.scope); outside the area a contact or issue is a 404, so
+nobody learns what exists elsewhere. Roster edits are for community staff and admins.
+"""
+import re
+
+import sqlalchemy as sa
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.exceptions import BadRequest, Conflict, NotFound
+
+from data.importers.contacts import normalise_phone
+from layers import myarea, roster
+from webmap import viewer
+from webmap.auth import roles_required
+
+bp = Blueprint("area", __name__)
+EDITORS = ("community_staff", "admin")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@bp.get("/api/my-area")
+@login_required
+def my_area():
+    return jsonify(myarea.my_area(viewer.current().scope_params()))
+
+
+@bp.get("/api/issues/<int:issue_id>")
+@login_required
+def issue_detail(issue_id):
+    found = myarea.issue(issue_id, viewer.current().scope_params())
+    if found is None:
+        raise NotFound(_("没有这件诉求，或不在您的范围内"))
+    return jsonify(found)
+
+
+def _contact_or_404(head_id):
+    try:
+        return roster.contact(head_id, viewer.current().scope_params())
+    except roster.NotFound:
+        raise NotFound(_("没有这个联系人，或不在您的范围内")) from None
+
+
+@bp.get("/api/contacts/<int:head_id>")
+@login_required
+def contact(head_id):
+    return jsonify(_contact_or_404(head_id))
+
+
+@bp.get("/api/contacts/<int:head_id>/history")
+@login_required
+def contact_history(head_id):
+    _contact_or_404(head_id)
+    return jsonify(roster.history(head_id, viewer.current().scope_params()))
+
+
+def _fields(body, required):
+    """The contact fields of a request body, checked; BadRequest names what is wrong."""
+    fields = {}
+    name = (body.get("name") or "").strip()
+    if "name" in body or required:
+        if not name or len(name) > 30:
+            raise BadRequest(_("姓名不能为空，且不超过 30 个字"))
+        fields["name"] = name
+    if "phone" in body or required:
+        phone = normalise_phone(str(body.get("phone") or ""))
+        if phone is None:
+            raise BadRequest(_("电话格式不对（手机号 11 位，或座机如 0371-12345678）"))
+        fields["phone"] = phone
+    if body.get("appointed_on"):
+        if not DATE.fullmatch(str(body["appointed_on"])):
+            raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=body["appointed_on"]))
+        fields["appointed_on"] = body["appointed_on"]
+    if "certificate_no" in body:
+        fields["certificate_no"] = (body.get("certificate_no") or "").strip() or None
+    return fields
+
+
+def _body():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("请求内容应为 JSON 对象"))
+    return body
+
+
+def _version(body):
+    if not isinstance(body.get("version"), int):
+        raise BadRequest(_("缺少 version（先读取联系人再修改）"))
+    return body["version"]
+
+
+def _stale():
+    raise Conflict(_("该联系人已被他人修改，请刷新后再试"))
+
+
+def _actor():
+    return viewer.current().name
+
+
+@bp.patch("/api/contacts/<int:head_id>")
+@roles_required(*EDITORS)
+def edit_contact(head_id):
+    body = _body()
+    _contact_or_404(head_id)
+    try:
+        return jsonify(roster.edit(head_id, _fields(body, False), _version(body),
+                                   viewer.current().scope_params(), _actor()))
+    except roster.StaleEdit:
+        _stale()
+
+
+@bp.post("/api/contacts/<int:head_id>/retire")
+@roles_required(*EDITORS)
+def retire_contact(head_id):
+    body = _body()
+    _contact_or_404(head_id)
+    try:
+        return jsonify(roster.retire(head_id, _version(body), viewer.current().scope_params(), _actor()))
+    except roster.StaleEdit:
+        _stale()
+
+
+@bp.post("/api/contacts/<int:head_id>/replace")
+@roles_required(*EDITORS)
+def replace_contact(head_id):
+    body = _body()
+    _contact_or_404(head_id)
+    fields = _fields(body, True)
+    try:
+        new = roster.replace(head_id, fields, _version(body), viewer.current().scope_params(), _actor())
+    except roster.StaleEdit:
+        _stale()
+    return jsonify(new), 201
+
+
+@bp.post("/api/contacts")
+@roles_required(*EDITORS)
+def add_contact():
+    body = _body()
+    fields = _fields(body, True)
+    for key in ("compound_id", "building_id", "unit_id"):
+        if body.get(key) is not None and not isinstance(body.get(key), int):
+            raise BadRequest(_("%(name)s 应为整数", name=key))
+        fields[key] = body.get(key)
+    fields["role"] = body.get("role")
+    try:
+        new = roster.add(fields, viewer.current().scope_params(), _actor())
+    except roster.NotFound:
+        raise NotFound(_("没有这个楼院，或不在您的范围内")) from None
+    except sa.exc.IntegrityError:  # the head table's checks: unknown role, or post without its unit
+        raise BadRequest(_("职务与楼栋/单元不匹配，或职务未知")) from None
+    return jsonify(new), 201
+
+
+@bp.get("/roster")
+@roles_required(*EDITORS, "grid_leader", "official")
+def roster_page():
+    area = myarea.my_area(viewer.current().scope_params())
+    compound_id = request.args.get("compound", type=int) or (area["compounds"][0]["id"] if area["compounds"] else None)
+    heads = roster.compound_roster(compound_id, viewer.current().scope_params()) if compound_id else []
+    return render_template("roster.html", area=area, compound_id=compound_id, heads=heads,
+                           can_edit=viewer.current().role in EDITORS)
