@@ -50,7 +50,7 @@ $(MO): webmap/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
 
 # After adding messages: refresh the catalog, then translate the new entries in the .po.
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -k _ -k gettext --no-location -o var/messages.pot webmap
+	$(VENV)/bin/pybabel extract -F webmap/babel.cfg -k _ -k gettext --no-location -o var/messages.pot webmap
 	$(VENV)/bin/pybabel update -i var/messages.pot -d webmap/translations
 
 clean:

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_message_has_an_english_translation():
     found = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "webmap", method_map=[("**.py", "python")], keywords={"_": None, "gettext": None})}
+        ROOT / "webmap", method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+        keywords={"_": None, "gettext": None})}
     with open(ROOT / "webmap/translations/en/LC_MESSAGES/messages.po", "rb") as f:
         catalog = read_po(f, locale="en")
     untranslated = sorted(m for m in found if not (catalog.get(m) and catalog.get(m).string)
