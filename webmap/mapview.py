@@ -67,7 +67,9 @@ def _popup(lines):
     return folium.Popup("<br>".join(_text(line) for line in lines), max_width=280)
 
 
-def _add_areas(m, shift):
+def add_areas(m, shift, show_grids=False):
+    """The subdistrict outline, the communities with their labels and the grids (shown when
+    ``show_grids``); returns the outline. Shared by the map pages."""
     outline = areas.read(areas.subdistrict())
     folium.GeoJson(shift(outline), name=_("街道边界"), control=False, interactive=False,
                    style_function=lambda f: {"color": "#7c2d12", "weight": 3, "fill": False}).add_to(m)
@@ -83,7 +85,7 @@ def _add_areas(m, shift):
             html=f"<span>{_text(row.name)}</span>")).add_to(layer)
     layer.add_to(m)
     grids = areas.read(areas.grids())
-    folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=False,
+    folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=show_grids,
                    style_function=lambda f: {"color": "#2563eb", "weight": 1.5, "fill": False,
                                              "dashArray": "2 4"},
                    tooltip=folium.GeoJsonTooltip(["community", "name"], labels=False)).add_to(m)
@@ -152,9 +154,9 @@ def build_map(mode, as_of):
     m.options["zoomSnap"] = 0.25  # fit the subdistrict snugly on any screen
     assets.localize(m)
     basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
-    outline = _add_areas(m, shift)
-    minx, miny, maxx, maxy = outline.total_bounds
     who = viewer.current()
+    outline = add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
+    minx, miny, maxx, maxy = outline.total_bounds
     # A grid leader's map opens on their own area; everyone else sees the whole subdistrict.
     mine = None if who.scope_all or not who.signed_in else myarea.bounds(who.scope_params())
     m.fit_bounds(mine or [[miny, minx], [maxy, maxx]])

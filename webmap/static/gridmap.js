@@ -99,7 +99,7 @@ var GridMap = (function () {
   function control(position, className, build) {
     var C = L.Control.extend({
       onAdd: function () {
-        var div = L.DomUtil.create("div", "leaflet-bar gm-control " + className);
+        var div = L.DomUtil.create("div", "gm-control " + className);
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         build(div);
@@ -273,6 +273,7 @@ var GridMap = (function () {
 
   return {
     configure: function (c) { cfg = c; },
+    mapName: function () { return cfg.map; },
     start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
     issueMarker: issueMarker, issueFeature: issueFeature, openCompound: openCompound, esc: esc
   };
