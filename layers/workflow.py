@@ -1,0 +1,137 @@
+"""The issue workflow: record an issue, move it through the six steps, claim and comment.
+
+Every change is one transaction: the issue row (checked against its ``version``, so a stale
+edit is refused) and its event-log entry are written together or not at all. The database
+also refuses an illegal stage change (trigger ``issue_stage_guard``).
+"""
+import sqlalchemy as sa
+
+from layers import db
+from layers.scope import in_scope
+
+ORDER = ["reported", "topic", "notice", "consult", "implement", "publish", "feedback", "closed"]
+ENDINGS = ("rejected", "merged")
+SATISFACTION = ("satisfied", "mostly_satisfied", "unsatisfied")
+IN_SCOPE = in_scope("i.community_id", "i.grid_id")
+
+
+class WorkflowError(Exception):
+    """Refused; ``status`` is the HTTP status to answer with, the message says why (zh-CN)."""
+
+    def __init__(self, message, status=409):
+        super().__init__(message)
+        self.status = status
+
+
+def create(fields, actor):
+    """Record an issue at (lon, lat) in WGS84; PostGIS fills community, grid and compound.
+    Returns the new id. A point outside the subdistrict is refused (status 400)."""
+    try:
+        with db.transaction() as conn:
+            issue_id = db.scalar(
+                "INSERT INTO issue (title, description, category, channel, geom) VALUES"
+                " (:title, :description, :category, :channel,"
+                "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id", fields, conn=conn)
+            if fields.get("reporter_name") or fields.get("reporter_phone"):
+                db.execute("INSERT INTO issue_reporter VALUES (:i, :n, :p)",
+                           {"i": issue_id, "n": fields.get("reporter_name"),
+                            "p": fields.get("reporter_phone")}, conn=conn)
+            if fields.get("photo"):
+                db.execute("INSERT INTO issue_photo VALUES (:i, :m, :c)",
+                           {"i": issue_id, "m": fields["photo"][0], "c": fields["photo"][1]}, conn=conn)
+            db.execute("INSERT INTO issue_event (issue_id, actor, to_stage, note) "
+                       "VALUES (:i, :a, 'reported', :n)",
+                       {"i": issue_id, "a": actor, "n": fields.get("note") or "收集诉求"}, conn=conn)
+    except sa.exc.IntegrityError as exc:
+        if "outside the subdistrict" in str(exc.orig):
+            raise WorkflowError("该位置不在中心路街道范围内，无法登记诉求", 400) from None
+        raise
+    return issue_id
+
+
+def _locked(conn, issue_id, scope):
+    rows = db.rows(f"SELECT i.id, i.stage, i.version, s.is_open FROM issue i "
+                   f"JOIN stage s ON s.code = i.stage WHERE i.id = :id AND {IN_SCOPE} FOR UPDATE OF i",
+                   {"id": issue_id, **scope}, conn=conn)
+    if not rows:
+        raise WorkflowError("没有这件诉求，或不在您的范围内", 404)
+    return rows[0]
+
+
+def next_stage(stage):
+    return ORDER[ORDER.index(stage) + 1] if stage in ORDER[:-1] else None
+
+
+def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, result=None,
+            satisfaction=None, reason=None, merged_into=None):
+    """Move an issue one step forward, or end it as rejected/merged (with a reason)."""
+    with db.transaction() as conn:
+        issue = _locked(conn, issue_id, scope)
+        if issue["version"] != version:
+            raise WorkflowError("该诉求已被他人更新，请刷新后再试")
+        current = issue["stage"]
+        if not issue["is_open"]:
+            raise WorkflowError(f"诉求已是“{current}”状态，不能再变更")
+        if to in ENDINGS:
+            if not (reason or "").strip():
+                raise WorkflowError("不予受理或合并需要填写理由", 400)
+            if to == "merged":
+                _check_merge_target(conn, issue_id, merged_into, scope)
+        elif to != next_stage(current):
+            raise WorkflowError(f"不能从“{current}”直接到“{to}”，下一步应为“{next_stage(current)}”")
+        if to == "consult":
+            _check_meeting(conn, meeting_id)
+        if to == "publish" and not (result or "").strip():
+            raise WorkflowError("公示结果需要填写办理结果", 400)
+        if to == "feedback" and satisfaction not in SATISFACTION:
+            raise WorkflowError("反馈情况需要选择满意度（满意 / 基本满意 / 不满意）", 400)
+        db.execute(
+            "UPDATE issue SET stage = :to, version = version + 1, stage_changed_at = now(),"
+            " stage_reason = coalesce(:reason, stage_reason), merged_into_id = coalesce(:into, merged_into_id),"
+            " result = coalesce(:result, result), satisfaction = coalesce(:sat, satisfaction),"
+            " closed_at = CASE WHEN :to IN ('closed', 'rejected', 'merged') THEN now() END"
+            " WHERE id = :id",
+            {"to": to, "reason": reason if to in ENDINGS else None, "into": merged_into,
+             "result": result, "sat": satisfaction, "id": issue_id}, conn=conn)
+        db.execute("INSERT INTO issue_event (issue_id, actor, from_stage, to_stage, note, meeting_id)"
+                   " VALUES (:i, :a, :f, :t, :n, :m)",
+                   {"i": issue_id, "a": actor, "f": current, "t": to, "n": note or reason,
+                    "m": meeting_id}, conn=conn)
+        if meeting_id:
+            db.execute("INSERT INTO meeting_issue VALUES (:m, :i) ON CONFLICT DO NOTHING",
+                       {"m": meeting_id, "i": issue_id}, conn=conn)
+        return version + 1
+
+
+def _check_meeting(conn, meeting_id):
+    if meeting_id is None:
+        raise WorkflowError("开展协商需要关联一次协商活动", 400)
+    if not db.rows("SELECT 1 FROM meeting WHERE id = :m", {"m": meeting_id}, conn=conn):
+        raise WorkflowError(f"没有这次协商活动：{meeting_id}", 400)
+
+
+def _check_merge_target(conn, issue_id, merged_into, scope):
+    if merged_into is None or merged_into == issue_id:
+        raise WorkflowError("合并需要指定另一件诉求", 400)
+    if not db.rows(f"SELECT 1 FROM issue i WHERE i.id = :id AND {IN_SCOPE}",
+                   {"id": merged_into, **scope}, conn=conn):
+        raise WorkflowError(f"没有这件诉求：{merged_into}", 400)
+
+
+def note(issue_id, kind, text, actor, scope):
+    """A deputy's claim (认领) or anyone's comment, in the event log; the stage stays."""
+    with db.transaction() as conn:
+        issue = _locked(conn, issue_id, scope)
+        if kind == "claim" and db.rows(
+                "SELECT 1 FROM issue_event WHERE issue_id = :i AND kind = 'claim' AND actor = :a",
+                {"i": issue_id, "a": actor}, conn=conn):
+            raise WorkflowError("您已认领这件诉求")
+        db.execute("INSERT INTO issue_event (issue_id, actor, from_stage, to_stage, note, kind)"
+                   " VALUES (:i, :a, :s, :s, :n, :k)",
+                   {"i": issue_id, "a": actor, "s": issue["stage"], "n": text, "k": kind}, conn=conn)
+
+
+def photo(issue_id, scope):
+    rows = db.rows(f"SELECT p.mime, p.content FROM issue_photo p JOIN issue i ON i.id = p.issue_id "
+                   f"WHERE p.issue_id = :id AND {IN_SCOPE}", {"id": issue_id, **scope})
+    return (rows[0]["mime"], bytes(rows[0]["content"])) if rows else None

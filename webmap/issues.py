@@ -1,0 +1,204 @@
+"""The issue workflow over HTTP: record an issue, advance it, claim and comment; meetings.
+
+The browser UI and API clients use these same routes. Requests are checked here (messages
+in the user's language); the rules of the workflow live in layers/workflow.py.
+"""
+import io
+import re
+
+from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+from werkzeug.exceptions import BadRequest, NotFound
+
+from data.importers.contacts import normalise_phone
+from layers import db, meetings, workflow
+from webmap import basemaps, viewer
+from webmap.auth import roles_required
+
+bp = Blueprint("issues", __name__, url_prefix="/api")
+
+RECORDERS = ("grid_leader", "community_staff", "deputy", "admin")
+ADVANCERS = ("grid_leader", "community_staff", "admin")
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _codes(table):
+    return {r["code"] for r in db.rows(f"SELECT code FROM {table}")}
+
+
+def _body():
+    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("请求内容应为 JSON 对象"))
+    return body
+
+
+def _number(body, name):
+    try:
+        return float(body[name])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest(_("参数 %(name)s 不是数字：%(value)s", name=name, value=body.get(name))) from None
+
+
+def clean_photo(upload):
+    """(mime, bytes) of an uploaded JPEG/PNG re-encoded without its metadata (EXIF, GPS)."""
+    data = upload.read(PHOTO_MAX_BYTES + 1)
+    if len(data) > PHOTO_MAX_BYTES:
+        raise BadRequest(_("照片不能超过 5 MB"))
+    try:
+        image = Image.open(io.BytesIO(data))
+        kind = image.format
+        image.load()
+    except (UnidentifiedImageError, OSError):
+        raise BadRequest(_("照片应为 JPEG 或 PNG 图片")) from None
+    if kind not in ("JPEG", "PNG"):
+        raise BadRequest(_("照片应为 JPEG 或 PNG 图片"))
+    image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant, drop the rest
+    out = io.BytesIO()
+    image.save(out, format=kind)
+    return ("image/jpeg" if kind == "JPEG" else "image/png"), out.getvalue()
+
+
+def issue_fields(body, photo=None):
+    """The fields of a new issue, checked; BadRequest names what is wrong."""
+    title = (body.get("title") or "").strip()
+    if not title or len(title) > 100:
+        raise BadRequest(_("标题不能为空，且不超过 100 个字"))
+    description = (body.get("description") or "").strip()
+    if len(description) > 2000:
+        raise BadRequest(_("描述不超过 2000 个字"))
+    if body.get("category") not in _codes("category"):
+        raise BadRequest(_("未知的诉求类别：%(value)s", value=body.get("category")))
+    if body.get("channel") not in _codes("channel"):
+        raise BadRequest(_("未知的收集渠道：%(value)s", value=body.get("channel")))
+    if body.get("compound_id") not in (None, ""):
+        rows = db.rows("SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM compound, ST_PointOnSurface(geom) p "
+                       "WHERE id = :id", {"id": int(body["compound_id"])})
+        if not rows:
+            raise BadRequest(_("没有这个楼院"))
+        lon, lat = rows[0]["lon"], rows[0]["lat"]
+    else:
+        lon, lat = _number(body, "lon"), _number(body, "lat")
+        if body.get("crs") == "gcj02":
+            lon, lat = basemaps.point_from_gcj02(lon, lat)
+    phone = (body.get("reporter_phone") or "").strip()
+    if phone and normalise_phone(phone) is None:
+        raise BadRequest(_("电话格式不对（手机号 11 位，或座机如 0371-12345678）"))
+    return {"title": title, "description": description, "category": body["category"],
+            "channel": body["channel"], "lon": lon, "lat": lat,
+            "reporter_name": (body.get("reporter_name") or "").strip()[:30] or None,
+            "reporter_phone": normalise_phone(phone) if phone else None, "photo": photo}
+
+
+def _refused(exc):
+    return jsonify(error=str(exc)), exc.status
+
+
+@bp.post("/issues")
+@roles_required(*RECORDERS)
+def create_issue():
+    photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
+    try:
+        issue_id = workflow.create(issue_fields(_body(), photo), viewer.current().name)
+    except workflow.WorkflowError as exc:
+        return _refused(exc)
+    return jsonify(id=issue_id), 201
+
+
+@bp.post("/issues/<int:issue_id>/advance")
+@roles_required(*ADVANCERS)
+def advance_issue(issue_id):
+    body = _body()
+    if not isinstance(body.get("version"), int):
+        raise BadRequest(_("缺少 version（先读取诉求再变更）"))
+    meeting_id = body.get("meeting_id")
+    merged_into = body.get("merged_into")
+    try:
+        version = workflow.advance(
+            issue_id, body.get("to"), body["version"], viewer.current().name,
+            viewer.current().scope_params(), note=body.get("note"),
+            meeting_id=int(meeting_id) if meeting_id not in (None, "") else None,
+            result=body.get("result"), satisfaction=body.get("satisfaction"),
+            reason=body.get("reason"), merged_into=int(merged_into) if merged_into not in (None, "") else None)
+    except workflow.WorkflowError as exc:
+        return _refused(exc)
+    return jsonify(id=issue_id, stage=body.get("to"), version=version)
+
+
+def _note(issue_id, kind):
+    text = (_body().get("note") or "").strip()
+    if kind == "comment" and not text:
+        raise BadRequest(_("评论不能为空"))
+    try:
+        workflow.note(issue_id, kind, text or _("认领"), viewer.current().name,
+                      viewer.current().scope_params())
+    except workflow.WorkflowError as exc:
+        return _refused(exc)
+    return jsonify(id=issue_id, kind=kind), 201
+
+
+@bp.post("/issues/<int:issue_id>/claim")
+@roles_required("deputy")
+def claim_issue(issue_id):
+    return _note(issue_id, "claim")
+
+
+@bp.post("/issues/<int:issue_id>/comment")
+@roles_required(*ADVANCERS, "deputy")
+def comment_issue(issue_id):
+    return _note(issue_id, "comment")
+
+
+@bp.get("/issues/<int:issue_id>/photo")
+@roles_required(*RECORDERS, "official")
+def issue_photo(issue_id):
+    found = workflow.photo(issue_id, viewer.current().scope_params())
+    if found is None:
+        raise NotFound(_("没有照片"))
+    return Response(found[1], mimetype=found[0])
+
+
+@bp.get("/choices")
+def choices():
+    """The lists a form needs: categories, channels, stages, platforms, venues."""
+    pick = lambda sql: [dict(r) for r in db.rows(sql)]
+    return jsonify(
+        categories=pick("SELECT code, name_zh, name_en FROM category ORDER BY ordinal"),
+        channels=pick("SELECT code, name_zh, name_en, online FROM channel ORDER BY online, code"),
+        stages=pick("SELECT code, name_zh, name_en, is_open, deadline_days FROM stage ORDER BY ordinal"),
+        platforms=pick("SELECT code, name_zh, name_en FROM platform ORDER BY code"),
+        venues=pick("SELECT v.id, v.name, json_agg(vp.platform) AS platforms FROM venue v "
+                    "JOIN venue_platform vp ON vp.venue_id = v.id GROUP BY v.id ORDER BY v.id"))
+
+
+@bp.post("/meetings")
+@roles_required("community_staff", "admin")
+def create_meeting():
+    body = _body()
+    try:
+        fields = {"venue_id": int(body["venue_id"]), "platform": str(body["platform"]),
+                  "held_on": str(body["held_on"]), "title": str(body.get("title") or "").strip(),
+                  "attendee_count": int(body["attendee_count"]),
+                  "attendee_kinds": list(body.get("attendee_kinds") or []),
+                  "minutes": str(body.get("minutes") or ""),
+                  "issue_ids": [int(i) for i in body.get("issue_ids") or []]}
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest(_("协商活动需要场所、平台、日期和参会人数")) from None
+    if not DATE.fullmatch(fields["held_on"]):
+        raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=fields["held_on"]))
+    if not fields["title"] or fields["attendee_count"] < 0:
+        raise BadRequest(_("协商活动需要标题，参会人数不能为负"))
+    try:
+        meeting_id = meetings.create(fields, viewer.current().scope_params())
+    except meetings.MeetingError as exc:
+        raise BadRequest(str(exc)) from None
+    return jsonify(id=meeting_id), 201
+
+
+@bp.get("/venues/<int:venue_id>/meetings")
+def venue_meetings(venue_id):
+    return jsonify(meetings.recent(venue_id))
