@@ -191,7 +191,13 @@ def page_config(m, mode, as_of, sample):
             "error": _("加载失败"), "count": _("件"), "reportedOn": _("收集日期"),
             "category": _("类别"), "stage": _("阶段"), "notTopic": _("（尚未确定议题）"),
             "mode": _("着色模式"), "replay": _("历史回放"), "login": _("登录"), "logout": _("退出"),
-            "myArea": _("我的网格"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"), "language": "English" if str(get_locale()) != "en" else "中文",
+            "myArea": _("我的网格"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"),
+            "newIssue": _("记录诉求"), "channel": _("收集渠道"), "issueTitle": _("标题"),
+            "description": _("描述"), "reporter": _("反映人"), "phone": _("电话"), "photo": _("照片"),
+            "submit": _("提交"), "recorded": _("已登记诉求"), "meetingId": _("协商活动编号"),
+            "result": _("办理结果"), "satisfaction": _("群众评价"), "note": _("备注"),
+            "endIssue": _("不予受理"), "reason": _("理由"), "claim": _("认领"), "claimed": _("已认领"),
+            "nowAt": _("当前阶段："), "language": "English" if str(get_locale()) != "en" else "中文",
         },
     }
 
@@ -221,6 +227,7 @@ def index():
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
         '<script src="/static/gridmap.js"></script>'
+        '<script src="/static/workflow.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
     m.add_child(_Start())  # last child: runs after every layer and control exists
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)

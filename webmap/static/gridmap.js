@@ -42,7 +42,7 @@ var GridMap = (function () {
     layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + p.open_issues + S("count") : ""), {sticky: true});
     layer.on("click", function (e) {
       L.DomEvent.stopPropagation(e);
-      openCompound(p.id, e.latlng);
+      if (!Workflow.takeClick(e.latlng)) openCompound(p.id, e.latlng);
     });
   }
 
@@ -83,10 +83,18 @@ var GridMap = (function () {
 
   function issueFeature(feature, layer) {
     var p = feature.properties;
-    layer.bindPopup("<div class='card'><h4>" + esc(p.title || S("notTopic")) + "</h4>" +
+    // The popup is a DOM element, not a string: when marker clustering re-adds the marker after
+    // a poll, Leaflet keeps this element, so a half-filled step form survives.
+    var card = L.DomUtil.create("div", "card");
+    card.innerHTML = "<h4>" + esc(p.title || S("notTopic")) + "</h4>" +
       "<p>" + esc(S("stage")) + "：" + esc(p.stage_name) + "</p>" +
       "<p>" + esc(S("category")) + "：" + esc(p.category_name) + "</p>" +
-      "<p>" + esc(S("reportedOn")) + "：" + esc(p.reported_on) + "</p></div>");
+      "<p>" + esc(S("reportedOn")) + "：" + esc(p.reported_on) + "</p><div class='gm-actions-slot'></div>";
+    layer.bindPopup(card, {maxWidth: 300});
+    layer.on("popupopen", function () {
+      var slot = card.querySelector(".gm-actions-slot");
+      if (!slot.childElementCount) Workflow.issueActions(p.id, slot);
+    });
   }
 
   function showLegend(entries) {
@@ -265,9 +273,10 @@ var GridMap = (function () {
     addMyArea();
     addLegend();
     addBadge();
-    map.on("click", function (e) { lookup(e.latlng); });
+    map.on("click", function (e) { if (!Workflow.takeClick(e.latlng)) lookup(e.latlng); });
     map.on("locationfound", function (e) { lookup(e.latlng); });
     map.on("moveend", refreshBuildings);
+    Workflow.start(cfg, map);
     document.documentElement.setAttribute("data-gridmap", "ready");
   }
 

@@ -1,0 +1,89 @@
+"""One issue recorded and driven through all six steps by clicking in Chromium; it ends on
+the community's 公示 page and its compound's color is back where it was."""
+import sqlalchemy as sa
+
+from layers import compounds
+from tests.auth_helpers import PASSWORD, add_user
+
+
+def q(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).all()
+
+
+def fill_of(page, compound_id):
+    return page.get_attribute(f"path.compound-{compound_id}", "fill")
+
+
+def test_record_and_advance_an_issue_by_clicking(app, engine, page):
+    add_user(app, "ui_staff", "community_staff", "汇丰社区")
+    compound_id, lon, lat, community_id = q(engine, """
+        SELECT c.id, ST_X(p), ST_Y(p), c.community_id FROM compound c, ST_PointOnSurface(c.geom) p
+         JOIN community m ON true WHERE m.id = c.community_id AND m.name = '汇丰社区'
+         ORDER BY c.id LIMIT 1""")[0]
+    venue_id, platform = q(engine, "SELECT venue_id, platform FROM venue_platform ORDER BY 1 LIMIT 1")[0]
+    with engine.begin() as conn:
+        meeting_id = conn.execute(sa.text(
+            "INSERT INTO meeting (venue_id, platform, held_on, title, attendee_count) "
+            "VALUES (:v, :p, current_date, '小板凳恳谈会', 12) RETURNING id"), {"v": venue_id, "p": platform}).scalar()
+    with app.app_context():
+        open_before = int(compounds.stats().set_index("id").loc[compound_id, "open_issues"])
+
+    page.goto(page.base + "/login")
+    page.fill("input[name=name]", "ui_staff")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_function("document.documentElement.dataset.workflow === 'ready'")
+    page.wait_for_function("document.querySelectorAll('path.compound').length === 62")
+    colour_before = fill_of(page, compound_id)
+
+    # record: the button, then a tap inside the compound
+    page.click(".gm-record-control button")
+    page.evaluate(f"window[GridMap.mapName()].setView([{lat}, {lon}], 18, {{animate: false}})")
+    page.wait_for_timeout(300)
+    x, y = page.evaluate(f"""(() => {{ const m = window[GridMap.mapName()];
+        const p = m.latLngToContainerPoint([{lat}, {lon}]); const r = m.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
+    page.mouse.click(x, y)
+    page.select_option(".gm-record select[name=category]", "road")
+    page.select_option(".gm-record select[name=channel]", "bench_talk")
+    page.fill(".gm-record input[name=title]", "楼前路面塌陷")
+    page.fill(".gm-record textarea[name=description]", "雨后塌陷，影响出行")
+    page.fill(".gm-record input[name=reporter_name]", "李四")
+    page.fill(".gm-record input[name=reporter_phone]", "13800002222")
+    page.click(".gm-record button[type=submit]")
+    issue_id = int(page.get_attribute(".gm-done", "data-issue", timeout=10_000))
+    assert q(engine, "SELECT compound_id, stage FROM issue WHERE id = :i", i=issue_id)[0] == (compound_id, "reported")
+
+    # open its marker's popup once the live layer has it, then click through the steps
+    page.wait_for_function(f"""(() => {{ let found = null;
+        window[GridMap.mapName()].eachLayer(l => {{ if (l.feature && l.feature.geometry.type === 'Point'
+            && l.feature.properties.id === {issue_id}) found = l; }});
+        if (found) {{ found.openPopup(); return true; }} return false; }})()""", timeout=15_000)
+    steps = [("topic", {}), ("notice", {}), ("consult", {"input[name=meeting_id]": str(meeting_id)}),
+             ("implement", {}), ("publish", {"textarea[name=result]": "已修复路面 30 米"}),
+             ("feedback", {}), ("closed", {})]
+    for stage, fields in steps:
+        button = f".gm-step button[value={stage}]"
+        page.wait_for_selector(button, timeout=10_000)
+        for selector, value in fields.items():
+            page.fill(f".gm-step {selector}", value)
+        page.click(button)
+        page.wait_for_selector(f".gm-done[data-stage={stage}]", timeout=10_000)
+    assert q(engine, "SELECT stage, result, satisfaction FROM issue WHERE id = :i", i=issue_id)[0] == \
+        ("closed", "已修复路面 30 米", "satisfied")
+    assert [s for (s,) in q(engine, "SELECT to_stage FROM issue_event WHERE issue_id = :i ORDER BY at, id",
+                           i=issue_id)] == ["reported"] + [s for s, _ in steps]
+
+    # the compound's color is back where it was, live
+    page.wait_for_function(f"document.querySelector('path.compound-{compound_id}').getAttribute('fill') === "
+                           f"'{colour_before}'", timeout=12_000)
+    with app.app_context():
+        assert int(compounds.stats().set_index("id").loc[compound_id, "open_issues"]) == open_before
+
+    # and it is on the community's 公示 page, without the reporter
+    page.goto(f"{page.base}/notice/community/{community_id}")
+    row = page.locator(f"table.results tr[data-issue='{issue_id}']")
+    assert "已修复路面 30 米" in row.inner_text()
+    assert "李四" not in page.content() and "13800002222" not in page.content()
+    assert page.problems == []
