@@ -9,10 +9,12 @@ import statistics
 import tempfile
 import time
 
+import numpy as np
 import sqlalchemy as sa
 
 from app import create_app
 from data import sample
+from geo import hotspot
 from layers import compounds, lookup, migrate
 from layers.cluster import Cluster
 from layers.db import make_engine
@@ -64,6 +66,23 @@ def measure(app, conn):
     lon, lat = 113.2750, 34.8135
     rows.append(("GET /api/lookup", timed(lambda: client.get(f"/api/lookup?lon={lon}&lat={lat}")),
                  timed(raw(conn, lookup.query(lon, lat))), None))
+    return rows + hotspot_rows(conn)
+
+
+def hotspot_rows(conn):
+    """Binning into H3 cells and Gi* (geo.hotspot only): the sample's issues, then synthetic
+    points drawn uniformly in the subdistrict's bounding box."""
+    lon, lat, area, bounds = conn.execute(sa.text("""
+        SELECT (SELECT array_agg(ST_X(geom)) FROM issue), (SELECT array_agg(ST_Y(geom)) FROM issue),
+               ST_AsGeoJSON(ST_Union(geom))::json, ARRAY[ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
+               ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))] FROM subdistrict""")).one()
+    cells = hotspot.area_cells(area, hotspot.DEFAULT_RESOLUTION)
+    run = lambda x, y: lambda: hotspot.hotspots(x, y, hotspot.DEFAULT_RESOLUTION, cells)
+    rows = [(f"hotspot Gi*, sample ({len(lon)} issues)", timed(run(lon, lat)), None, None)]
+    rng = np.random.default_rng(146)
+    for n, rounds in ((10**5, 10), (10**6, 3)):
+        x, y = rng.uniform(bounds[0], bounds[2], n), rng.uniform(bounds[1], bounds[3], n)
+        rows.append((f"hotspot Gi*, {n:.0e} synthetic points", timed(run(x, y), rounds=rounds), None, None))
     return rows
 
 

@@ -42,6 +42,7 @@ months AS (
       FROM generate_series(date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai') - interval '{MONTHS - 1} months',
                            date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai'), interval '1 month') g)
 SELECT json_build_object(
+  'sample', (SELECT coalesce(bool_or(is_sample), false) FROM subdistrict),
   'figures', (SELECT row_to_json(f) FROM ({FIGURES_SQL}) f),
   'open', (SELECT count(*) FROM b WHERE is_open),
   'overdue', (SELECT count(*) FROM b WHERE overdue),

@@ -20,8 +20,8 @@ HULL_MARGIN_M = 15       # drawn around a cluster's convex hull, so that it is n
 
 # One row of two arrays: no Python object per issue.
 POINTS = f"""
-    SELECT coalesce(array_agg(ST_X(i.geom) ORDER BY i.id), '{{}}') AS lon,
-           coalesce(array_agg(ST_Y(i.geom) ORDER BY i.id), '{{}}') AS lat
+    SELECT coalesce(array_agg(ST_X(i.geom) ORDER BY i.id), ARRAY[]::float8[]) AS lon,
+           coalesce(array_agg(ST_Y(i.geom) ORDER BY i.id), ARRAY[]::float8[]) AS lat
       FROM {FROM} WHERE {{where}}"""
 
 
@@ -30,6 +30,14 @@ def points(f):
     clause, params = where(f)
     row = db.rows(POINTS.format(where=clause), params)[0]
     return np.asarray(row["lon"], dtype=float), np.asarray(row["lat"], dtype=float)
+
+
+COMPOUNDS = "SELECT id, name, geom FROM compound ORDER BY id"
+
+
+def compounds():
+    """The compound outlines (context under the hotspot cells), as a GeoDataFrame."""
+    return features.read(COMPOUNDS, {})
 
 
 AREA = """

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from layers import db
 from layers.issues import SLA, STATE_NOW
+from layers.scope import PUBLIC, in_scope
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -94,9 +95,10 @@ def where(f):
 
 
 # The reporter is never read here; a title stays withheld until the issue is taken up as a
-# topic, unless the viewer may see it.
+# topic, outside the viewer's area.
 LIST = f"""
-    SELECT i.id, CASE WHEN :full OR s.stage <> 'reported' THEN i.title END AS title,
+    SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR s.stage <> 'reported'
+                      THEN i.title END AS title,
            s.stage, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name,
            CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community, c.name AS compound,
@@ -111,13 +113,14 @@ LIST = f"""
 COUNT = f"SELECT count(*) FROM {FROM} WHERE {{where}}"
 
 
-def issues(f, *, limit, offset=0, full=False, en=False):
-    """(total, rows): how many issues match ``f``, and one page of them, newest first."""
+def issues(f, *, limit, offset=0, scope=PUBLIC, en=False):
+    """(total, rows): how many issues match ``f``, and one page of them, newest first.
+    ``scope`` is the viewer's area (``layers.scope``)."""
     clause, params = where(f)
     with db.transaction() as conn:
         total = db.scalar(COUNT.format(where=clause), params, conn=conn)
         found = db.rows(LIST.format(where=clause),
-                        dict(params, limit=limit, offset=offset, full=full, en=en), conn=conn)
+                        dict(params, **scope, limit=limit, offset=offset, en=en), conn=conn)
     return total, [dict(r) for r in found]
 
 

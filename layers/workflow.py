@@ -50,12 +50,17 @@ def create(fields, actor):
 
 
 def _locked(conn, issue_id, scope):
-    rows = db.rows(f"SELECT i.id, i.stage, i.version, s.is_open FROM issue i "
-                   f"JOIN stage s ON s.code = i.stage WHERE i.id = :id AND {IN_SCOPE} FOR UPDATE OF i",
-                   {"id": issue_id, **scope}, conn=conn)
+    """The issue row, locked until the transaction ends. The stage is looked up only after the
+    lock: a join in the locking query would be re-checked against the stage the row had
+    before a concurrent change, and lose the row."""
+    rows = db.rows(f"SELECT i.id, i.stage, i.version FROM issue i WHERE i.id = :id AND {IN_SCOPE} "
+                   "FOR UPDATE", {"id": issue_id, **scope}, conn=conn)
     if not rows:
         raise WorkflowError("没有这件诉求，或不在您的范围内", 404)
-    return rows[0]
+    issue = dict(rows[0])
+    issue["is_open"] = db.scalar("SELECT is_open FROM stage WHERE code = :s", {"s": issue["stage"]},
+                                 conn=conn)
+    return issue
 
 
 def next_stage(stage):

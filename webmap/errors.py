@@ -1,4 +1,5 @@
-"""Errors as the client expects them: JSON under /api, a short page elsewhere; never a trace."""
+"""Errors as the client expects them: JSON under /api, Open311's error list under /open311,
+a short page elsewhere; never a trace."""
 from flask import jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -8,7 +9,18 @@ def _wants_json():
     return request.path.startswith(("/api/", "/healthz"))
 
 
+def _open311():
+    return request.path.startswith("/open311/")
+
+
+def _open311_errors(code, description):
+    """GeoReport v2's error format: a list of {code, description}, with the same HTTP status."""
+    return jsonify([{"code": code, "description": description}]), code
+
+
 def handle_http(exc):
+    if _open311():
+        return _open311_errors(exc.code, exc.description)
     if _wants_json():
         return jsonify(error=exc.description), exc.code
     return exc
@@ -19,6 +31,8 @@ def handle_unexpected(exc):
 
     current_app.logger.exception("unhandled error")
     message = _("服务器内部错误，请稍后再试")
+    if _open311():
+        return _open311_errors(500, message)
     if _wants_json():
         return jsonify(error=message), 500
     return message, 500

@@ -18,7 +18,7 @@ from pypinyin import Style, lazy_pinyin
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, features, issues, myarea, venues
+from layers import areas, features, issues, meetings, myarea, venues
 from webmap import api, assets, basemaps, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
@@ -96,11 +96,13 @@ def _add_venues(m, shift):
     layer = folium.FeatureGroup(name=_("协商议事场所"), show=False)
     platform_names = {"bench_talk": _("小板凳恳谈会"), "cppcc_consult": _("政协“有事好商量”"),
                       "npc_station": _("人大代表联络站"), "residents_council": _("居民议事会")}
+    recent = meetings.recent_titles(3)
     for row in features.read(*venues.venues()).itertuples():
         color, icon = PLATFORM_ICONS[row.platforms[0]]
         lines = [row.name, row.community,
                  "、".join(platform_names[p] for p in row.platforms),
                  _("协商活动 %(n)s 次", n=row.meetings)]
+        lines += [f"{day} {title}" for day, title in recent.get(row.id, [])]
         lat, lon = shift.point(row.geom.y, row.geom.x)
         marker = folium.Marker([lat, lon], popup=_popup(lines), tooltip=_text(row.name),
                                icon=assets.localize(folium.Icon(color=color, icon=icon, prefix="fa")))

@@ -1,0 +1,207 @@
+"""The hotspot layer API and page: filters applied in SQL (checked against counts written
+independently here), bad values refused in Chinese, valid GeoJSON, DBSCAN clusters, the
+compound ranking, and no personal data."""
+import datetime as dt
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from geo import hotspot
+from webmap.hotspots import CLASS_COLORS
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def scalar(engine, sql, **params):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
+
+
+def today():
+    return dt.datetime.now(BEIJING).date()
+
+
+def count(engine, where="TRUE", since=None, until=None, **params):
+    """Issues reported in [since, until] (Beijing days; the last 365 by default) matching ``where``."""
+    until = until or today()
+    since = since or until - dt.timedelta(days=364)
+    return scalar(engine, f"""
+        SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage
+         WHERE (i.reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :since AND :until
+           AND {where}""", since=since, until=until, **params)
+
+
+def get(client, **query):
+    response = client.get("/api/hotspots.geojson", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/geo+json"
+    return response.get_json()
+
+
+def test_the_layer_is_valid_geojson_of_hexagons(client, engine):
+    body = get(client)
+    assert body["type"] == "FeatureCollection" and body["features"]
+    for feature in body["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        assert feature["geometry"]["type"] == "Polygon" and len(ring) == 7 and ring[0] == ring[-1]
+        assert all(113.2 < lon < 113.4 and 34.7 < lat < 34.9 for lon, lat in ring)
+        p = feature["properties"]
+        assert set(p) == {"cell", "count", "z", "p", "class", "color"}
+        assert p["class"] in hotspot.CLASSES and p["color"] == CLASS_COLORS[p["class"]]
+        assert 0 <= p["p"] <= 1 and p["cell"][:2] == "89"  # resolution 9 by default
+    cells = [f["properties"]["cell"] for f in body["features"]]
+    assert len(cells) == len(set(cells)) == body["summary"]["cells"]
+    assert [e["class"] for e in body["legend"]] == list(hotspot.CLASSES)
+    # The study area includes the cells of the subdistrict that hold no issue.
+    assert sum(f["properties"]["count"] == 0 for f in body["features"]) >= 10
+    total = sum(f["properties"]["count"] for f in body["features"])
+    assert total == body["summary"]["issues"] == count(engine)
+
+
+def test_the_sample_hotspots_are_where_issues_cluster(client):
+    body = get(client)
+    busiest = max(body["features"], key=lambda f: f["properties"]["count"])
+    assert busiest["properties"]["class"] == "hot-99"
+    assert body["summary"]["hot"] >= 3
+
+
+@pytest.mark.parametrize("query, where", [
+    ({"category": "road"}, "i.category = 'road'"),
+    ({"channel": "phone"}, "i.channel = 'phone'"),
+    ({"stage": "open"}, "st.is_open"),
+    ({"stage": "closed"}, "i.stage = 'closed'"),
+    ({"stage": "consult"}, "i.stage = 'consult'"),
+    ({"category": "elevator", "stage": "open"}, "i.category = 'elevator' AND st.is_open"),
+])
+def test_filters_are_applied(client, engine, query, where):
+    body = get(client, **query)
+    assert body["summary"]["issues"] == count(engine, where) > 0
+    assert sum(f["properties"]["count"] for f in body["features"]) == body["summary"]["issues"]
+
+
+def test_the_time_window(client, engine):
+    since, until = today() - dt.timedelta(days=700), today() - dt.timedelta(days=100)
+    body = get(client, **{"from": since.isoformat(), "to": until.isoformat()})
+    assert body["summary"]["issues"] == count(engine, since=since, until=until) > 0
+    assert (body["summary"]["from"], body["summary"]["to"]) == (since.isoformat(), until.isoformat())
+    # the default window is the last 365 days
+    default = get(client)["summary"]
+    assert default["to"] == today().isoformat()
+    assert default["from"] == (today() - dt.timedelta(days=364)).isoformat()
+
+
+def test_a_community_is_its_own_study_area(client, engine):
+    community = scalar(engine, "SELECT id FROM community WHERE name = '汇丰社区'")
+    whole = get(client)
+    body = get(client, community=community)
+    assert body["summary"]["issues"] == count(engine, "i.community_id = :c", c=community) > 0
+    assert body["summary"]["cells"] < whole["summary"]["cells"] / 5
+
+
+@pytest.mark.parametrize("resolution", [7, 8, 10])
+def test_resolutions(client, resolution):
+    body = get(client, resolution=resolution)
+    assert {f["properties"]["cell"][:2] for f in body["features"]} == {f"8{resolution:x}"}
+    assert body["summary"]["resolution"] == resolution
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"resolution": "6"}, "分辨率"), ({"resolution": "11"}, "分辨率"), ({"resolution": "九"}, "分辨率"),
+    ({"category": "roads"}, "类别"), ({"channel": "fax"}, "渠道"), ({"stage": "done"}, "阶段"),
+    ({"community": "999"}, "社区"), ({"community": "a1"}, "社区"), ({"from": "2025-02-30"}, "日期"),
+    ({"to": "yesterday"}, "日期"), ({"from": "2025-06-01", "to": "2025-05-01"}, "开始日期晚于结束日期"),
+])
+def test_bad_filter_values_are_a_400_in_chinese(client, query, words):
+    response = client.get("/api/hotspots.geojson", query_string=query)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert CJK.search(error) and words in error
+    assert client.get("/hotspots", query_string=query).status_code == 400
+
+
+def test_english_error_on_request(client):
+    response = client.get("/api/hotspots.geojson?resolution=12&lang=en")
+    assert response.status_code == 400 and not CJK.search(response.get_json()["error"])
+
+
+def test_clusters_of_the_last_90_days(client, engine):
+    # Six fresh issues within a few metres of each other make a cluster of at least six.
+    compound = scalar(engine, "SELECT id FROM compound WHERE name = '颐和美丽园'")
+    with engine.begin() as conn:
+        for k in range(6):
+            conn.execute(sa.text("""
+                INSERT INTO issue (title, category, channel, geom)
+                SELECT '测试：聚集', 'road', 'phone',
+                       ST_Translate(ST_PointOnSurface(geom), :d * 0.00004, :d * 0.00003)
+                  FROM compound WHERE id = :id"""), {"d": k, "id": compound})
+    body = get(client)
+    clusters = body["clusters"]
+    assert clusters["type"] == "FeatureCollection"
+    for c in clusters["features"]:
+        assert c["geometry"]["type"] == "Polygon" and c["properties"]["issues"] >= 5
+    recent = scalar(engine, """SELECT count(*) FROM issue
+                                WHERE reported_at >= now() - interval '91 days'""")
+    assert sum(c["properties"]["issues"] for c in clusters["features"]) <= recent
+    mine = [c for c in clusters["features"] if c["properties"]["compound"] == "颐和美丽园"]
+    assert mine and mine[0]["properties"]["issues"] >= 6
+    inside = scalar(engine, """
+        SELECT bool_and(ST_Covers(ST_GeomFromGeoJSON(:hull), i.geom)) FROM issue i
+         WHERE i.title = '测试：聚集'""", hull=json.dumps(mine[0]["geometry"]))
+    assert inside
+    summary = body["summary"]
+    assert summary["clusters_to"] == today().isoformat()
+    assert summary["clusters_from"] == (today() - dt.timedelta(days=89)).isoformat()
+
+
+def test_gcj02_shifts_cells_and_clusters(client):
+    plain, shifted = get(client), get(client, crs="gcj02")
+    (lon, lat), (glon, glat) = (plain["features"][0]["geometry"]["coordinates"][0][0],
+                                shifted["features"][0]["geometry"]["coordinates"][0][0])
+    assert 0.003 < glon - lon < 0.008 and -0.003 < glat - lat < 0.003
+    if plain["clusters"]["features"]:
+        a = plain["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
+        b = shifted["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
+        assert 0.003 < b[0] - a[0] < 0.008
+
+
+def test_no_personal_data(client, engine):
+    text = client.get("/api/hotspots.geojson?stage=reported").get_data(as_text=True)
+    assert not PHONE.search(text)
+    with engine.connect() as conn:
+        reporters = conn.execute(sa.text("SELECT name FROM issue_reporter")).scalars().all()
+    assert not [name for name in reporters if len(name) > 2 and name in text]
+
+
+def page_config(client, query=""):
+    html = client.get(f"/hotspots{query}").get_data(as_text=True)
+    return html, json.loads(re.search(r"HotspotMap\.configure\((.*?)\);</script>", html).group(1))
+
+
+def test_the_page_ranks_compounds_by_open_and_overdue_issues(client, engine):
+    html, config = page_config(client)
+    assert re.findall(r'(?:src|href)="(https?:)?//', html) == []  # every asset served locally
+    expected = dict(scalar(engine, """
+        SELECT json_object_agg(name, n) FROM (
+          SELECT c.name, count(*) AS n FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
+            JOIN compound c ON c.id = i.compound_id GROUP BY c.id, c.name) x"""))
+    ranking = config["ranking"]["open"]
+    assert len(ranking) == 10
+    assert [r["open"] for r in ranking] == sorted(expected.values(), reverse=True)[:10]
+    assert all(expected[r["name"]] == r["open"] for r in ranking)
+    overdue = config["ranking"]["overdue"]
+    assert overdue and all(r["overdue"] > 0 for r in overdue)
+    assert [r["overdue"] for r in overdue] == sorted((r["overdue"] for r in overdue), reverse=True)
+    for r in ranking:
+        assert r["minx"] < r["maxx"] and r["miny"] < r["maxy"]
+
+
+def test_the_page_keeps_its_filters(client, engine):
+    community = scalar(engine, "SELECT id FROM community WHERE name = '汇丰社区'")
+    _html, config = page_config(client, f"?category=road&stage=open&community={community}&resolution=10")
+    assert config["filters"]["category"] == "road" and config["filters"]["resolution"] == 10
+    assert config["filters"]["community"] == community
+    assert all(r["community"] == "汇丰社区" for r in config["ranking"]["open"])

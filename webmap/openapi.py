@@ -1,0 +1,432 @@
+"""`GET /openapi.json`: the JSON API described in OpenAPI 3 (built with apispec).
+
+The descriptions are data: ``SCHEMAS``, ``PARAMETERS`` and ``PATHS`` below. A test fails
+when a route under /api/ or /open311/ is missing here, or a path here has no route, so
+the document stays true to the app.
+"""
+import functools
+import re
+
+from apispec import APISpec
+from flask import Blueprint, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+VERSION = "1.0"
+
+
+def _string(description, **more):
+    return {"type": "string", "description": description, **more}
+
+
+def _nullable(kind, description):
+    return {"type": kind, "nullable": True, "description": description}
+
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"],
+              "properties": {"error": _string("Why the request was refused, in the user's language "
+                                              "(Chinese by default, English with lang=en).")}},
+    "Created": {"type": "object", "properties": {"id": {"type": "integer"}}},
+    "IssueCreate": {
+        "type": "object", "required": ["title", "category", "channel"],
+        "description": "A new issue (诉求), located by lon/lat or by compound_id (the compound's "
+                       "interior point). PostGIS fills community, grid and compound from the point; "
+                       "outside 中心路街道 is a 400.",
+        "properties": {
+            "title": _string("1–100 characters.", maxLength=100),
+            "description": _string("At most 2000 characters.", maxLength=2000),
+            "category": _string("A category code from /api/choices."),
+            "channel": _string("A channel code from /api/choices."),
+            "lon": {"type": "number", "description": "WGS84 longitude (unless compound_id)."},
+            "lat": {"type": "number", "description": "WGS84 latitude (unless compound_id)."},
+            "crs": _string("gcj02 when lon/lat were picked on a Gaode basemap.", enum=["gcj02"]),
+            "compound_id": {"type": "integer"},
+            "reporter_name": _string("Personal data: stored apart, shown only inside the area."),
+            "reporter_phone": _string("Mobile (11 digits) or landline such as 0371-12345678."),
+        }},
+    "IssueCreateMultipart": {
+        "allOf": ["IssueCreate", {"type": "object", "properties": {
+            "photo": {"type": "string", "format": "binary",
+                      "description": "JPEG or PNG, at most 5 MB; re-encoded without EXIF/GPS."}}}]},
+    "IssueAdvance": {
+        "type": "object", "required": ["to", "version"],
+        "description": "One step forward (reported → topic → notice → consult → implement → publish "
+                       "→ feedback → closed), or an end as rejected/merged with a reason.",
+        "properties": {
+            "to": _string("The next stage, or rejected / merged.",
+                          enum=["topic", "notice", "consult", "implement", "publish", "feedback", "closed",
+                                "rejected", "merged"]),
+            "version": {"type": "integer", "description": "The issue's version as read; a stale one is 409."},
+            "note": {"type": "string"},
+            "meeting_id": {"type": "integer", "description": "Required to go to consult."},
+            "result": _string("Required to go to publish (公示结果)."),
+            "satisfaction": _string("Required to go to feedback.",
+                                    enum=["satisfied", "mostly_satisfied", "unsatisfied"]),
+            "reason": _string("Required for rejected and merged."),
+            "merged_into": {"type": "integer", "description": "Required for merged."},
+        }},
+    "Advanced": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "stage": {"type": "string"}, "version": {"type": "integer"}}},
+    "Note": {"type": "object", "properties": {
+        "note": _string("The comment (required for comment; optional for claim).")}},
+    "Noted": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["claim", "comment"]}}},
+    "Issue": {"type": "object", "description": "An issue with its reporter and history (inside the "
+                                               "viewer's area only)."},
+    "ContactEdit": {
+        "type": "object", "required": ["version"],
+        "description": "Fields of a 三长 contact to change; the others stay.",
+        "properties": {
+            "version": {"type": "integer", "description": "As read; a stale one is 409."},
+            "name": _string("1–30 characters.", maxLength=30),
+            "phone": _string("Mobile (11 digits) or landline such as 0371-12345678."),
+            "appointed_on": _string("YYYY-MM-DD", format="date"),
+            "certificate_no": _nullable("string", "聘书编号"),
+        }},
+    "ContactNew": {
+        "type": "object", "required": ["name", "phone"],
+        "properties": {
+            "name": _string("1–30 characters.", maxLength=30),
+            "phone": {"type": "string"},
+            "appointed_on": {"type": "string", "format": "date"},
+            "certificate_no": {"type": "string"},
+            "role": _string("For POST /api/contacts.", enum=["compound_head", "building_head", "unit_head"]),
+            "compound_id": {"type": "integer", "description": "For POST /api/contacts."},
+            "building_id": _nullable("integer", "For POST /api/contacts."),
+            "unit_id": _nullable("integer", "For POST /api/contacts."),
+            "version": {"type": "integer", "description": "For replace: the replaced contact's version."},
+        }},
+    "Version": {"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}},
+    "Contact": {"type": "object", "description": "A 三长 contact with its version."},
+    "Meeting": {
+        "type": "object", "required": ["venue_id", "platform", "held_on", "title", "attendee_count"],
+        "properties": {
+            "venue_id": {"type": "integer"},
+            "platform": _string("One of the platforms the venue serves.",
+                                enum=["bench_talk", "cppcc_consult", "npc_station", "residents_council"]),
+            "held_on": {"type": "string", "format": "date"},
+            "title": {"type": "string"},
+            "attendee_count": {"type": "integer", "minimum": 0},
+            "attendee_kinds": {"type": "array", "items": {"type": "string", "enum": [
+                "party_member", "resident_rep", "heads", "volunteer", "npc_deputy", "cppcc_member"]}},
+            "minutes": {"type": "string"},
+            "issue_ids": {"type": "array", "items": {"type": "integer"}},
+        }},
+    "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"type": "object"}}}},
+    "Open311Error": {"type": "array", "items": {"type": "object", "required": ["code", "description"],
+                                                "properties": {"code": {"type": "integer"},
+                                                               "description": {"type": "string"}}}},
+    "Open311Service": {"type": "object", "properties": {
+        "service_code": _string("The category code."),
+        "service_name": {"type": "string"}, "description": {"type": "string"},
+        "metadata": {"type": "boolean", "enum": [False]},
+        "type": {"type": "string", "enum": ["realtime"]},
+        "keywords": _string("Comma-separated."), "group": {"type": "string"}}},
+    "Open311Request": {"type": "object", "properties": {
+        "service_request_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "status_notes": _nullable("string", "The published result, or why the issue was rejected or merged."),
+        "service_name": {"type": "string"}, "service_code": {"type": "string"},
+        "description": _nullable("string", "Public once the issue is a topic; identifying numbers "
+                                           "blanked. Null before that."),
+        "agency_responsible": _string("The community (社区)."),
+        "service_notice": _string("The current stage."),
+        "requested_datetime": {"type": "string", "format": "date-time"},
+        "updated_datetime": {"type": "string", "format": "date-time"},
+        "expected_datetime": _nullable("string", "When the current stage is due (open issues)."),
+        "address": _nullable("string", "Community and compound."),
+        "address_id": _nullable("string", "Always null."), "zipcode": _nullable("string", "Always null."),
+        "lat": {"type": "number"}, "long": {"type": "number"},
+        "media_url": _nullable("string", "Always null.")}},
+    "Open311Create": {
+        "type": "object", "required": ["api_key", "service_code", "lat", "long"],
+        "properties": {
+            "api_key": _string("From `flask --app app apikeys add NAME`."),
+            "service_code": {"type": "string"},
+            "lat": {"type": "number"}, "long": {"type": "number"},
+            "description": {"type": "string", "maxLength": 2000},
+            "first_name": _string("Personal data: stored, never returned."),
+            "last_name": _string("Personal data: stored, never returned."),
+            "phone": _string("Personal data: stored, never returned."),
+            "channel": _string("Extension: the channel code (default e_wangtong, 中中e网通)."),
+            "jurisdiction_id": _string("Accepted and ignored (one jurisdiction)."),
+            "email": _string("Accepted and not stored."),
+            "media_url": _string("Refused: photos by URL are not supported (400)."),
+            "address_string": _string("Not enough on its own: lat/long are required (no geocoding)."),
+        }},
+    "Open311Created": {"type": "array", "items": {"type": "object", "properties": {
+        "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
+        "account_id": _nullable("string", "Always null.")}}},
+}
+
+ISSUE_FILTERS = {
+    "from": ("date", "Issues reported on or after this day."),
+    "to": ("date", "Issues reported on or before this day."),
+    "month": ("string", "YYYY-MM; overrides from/to."),
+    "category": ("string", "A category code."), "channel": ("string", "A channel code."),
+    "stage": ("string", "open, or a stage code."), "community": ("integer", "A community id."),
+    "compound": ("integer", "A compound id."), "platform": ("string", "A consultation platform code."),
+    "overdue": ("string", "0 or 1."), "livelihood": ("string", "0 or 1."), "on_time": ("string", "0 or 1."),
+}
+
+PARAMETERS = {
+    "bbox": ("query", {"schema": {"type": "string"}, "example": "113.27,34.79,113.31,34.83",
+                       "description": "minx,miny,maxx,maxy in WGS84; at most 0.5° each way "
+                                      "(0.05° for buildings, where it is required)."}),
+    "crs": ("query", {"schema": {"type": "string", "enum": ["gcj02"]},
+                      "description": "gcj02: coordinates for (or from) a Gaode basemap."}),
+    "as_of": ("query", {"schema": {"type": "string", "format": "date"},
+                        "description": "Replay the state at the end of this day (Beijing time)."}),
+    "lang": ("query", {"schema": {"type": "string", "enum": ["zh_CN", "en"]},
+                       "description": "Language of names and messages; remembered in a cookie."}),
+    "fmt": ("path", {"schema": {"type": "string", "enum": ["json"]},
+                        "description": "Only json; any other format is a 400."}),
+    **{f"filter_{name}": ("query", {"name": name, "schema": {"type": "string", "format": "date"} if kind == "date"
+                                    else {"type": kind}, "description": text})
+       for name, (kind, text) in ISSUE_FILTERS.items()},
+}
+
+SESSION = [{"session": []}]
+SESSION_CSRF = [{"session": [], "csrf": []}]
+PUBLIC_OR_SESSION = [{}, {"session": []}]  # the public sees masked data; signed in, their area in full
+
+
+def _json(schema, description="OK"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _path(name, description=None):
+    return {"name": name, "in": "path", "schema": {"type": "integer"},
+            **({"description": description} if description else {})}
+
+
+def _query(name, kind, description, required=False):
+    return {"name": name, "in": "query", "required": required, "schema": {"type": kind},
+            "description": description}
+
+
+def _body(schema, *more_types):
+    content = {"application/json": {"schema": schema}}
+    content.update({t: {"schema": s} for t, s in more_types})
+    return {"required": True, "content": content}
+
+
+OBJECT = {"type": "object"}
+ISSUE_FILTER_PARAMS = [f"filter_{name}" for name in ISSUE_FILTERS]
+OPEN311_LIST = ("service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size")
+
+PATHS = {
+    "/healthz": {"get": {
+        "summary": "Is the app up and PostGIS reachable", "tags": ["map"],
+        "responses": {"200": _json({"type": "object", "properties": {"status": {"type": "string",
+                                                                                "enum": ["ok"]}}}),
+                      "503": _json({"type": "object", "properties": {"status": {"type": "string"},
+                                                                     "reason": {"type": "string"}}},
+                                   "The database is unreachable")}}},
+    "/openapi.json": {"get": {
+        "summary": "This document", "tags": ["map"], "responses": {"200": _json(OBJECT)}}},
+    "/api/layers/{layer}.geojson": {"get": {
+        "summary": "A map layer as GeoJSON (WGS84, 6 decimals), with an ETag", "tags": ["map"],
+        "security": PUBLIC_OR_SESSION,
+        "parameters": [{"name": "layer", "in": "path", "schema": {"type": "string", "enum": [
+                           "communities", "grids", "compounds", "issues", "venues", "deputies", "buildings"]}},
+                       "bbox", {"name": "mode", "in": "query", "description": "Coloring of compounds.",
+                                "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       "as_of", "crs",
+                       {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The layer", "headers": {"ETag": {"schema": {"type": "string"}}},
+                              "content": {"application/geo+json": {"schema": "FeatureCollection"}}},
+                      "304": {"description": "Unchanged since the ETag sent"},
+                      "400": "BadRequest", "404": "NotFound"}}},
+    "/api/lookup": {"get": {
+        "summary": "Which community, grid and compound a point is in, and who is responsible",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [_query("lon", "number", "WGS84 longitude", True),
+                       _query("lat", "number", "WGS84 latitude", True), "crs"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
+    "/api/compounds/{compound_id}": {"get": {
+        "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
+        "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id")],
+        "responses": {"200": _json(OBJECT), "404": "NotFound"}}},
+    "/api/my-area": {"get": {
+        "summary": "The signed-in user's compounds, their 三长 and open issues", "tags": ["area"],
+        "security": SESSION, "responses": {"200": _json(OBJECT), "401": "Unauthorized"}}},
+    "/api/issues": {"post": {
+        "summary": "Record an issue (grid leader, community staff, deputy, admin)", "tags": ["issues"],
+        "security": SESSION_CSRF,
+        "requestBody": _body("IssueCreate", ("multipart/form-data", "IssueCreateMultipart"),
+                             ("application/x-www-form-urlencoded", "IssueCreate")),
+        "responses": {"201": _json("Created", "Recorded"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden"}}},
+    "/api/issues/{issue_id}": {"get": {
+        "summary": "An issue with its reporter and history, inside the viewer's area", "tags": ["issues"],
+        "security": SESSION, "parameters": [_path("issue_id")],
+        "responses": {"200": _json("Issue"), "401": "Unauthorized", "404": "NotFound"}}},
+    "/api/issues/{issue_id}/advance": {"post": {
+        "summary": "Move an issue one step, or reject or merge it", "tags": ["issues"],
+        "security": SESSION_CSRF, "parameters": [_path("issue_id")], "requestBody": _body("IssueAdvance"),
+        "responses": {"200": _json("Advanced"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
+    "/api/issues/{issue_id}/claim": {"post": {
+        "summary": "A deputy claims (认领) an issue", "tags": ["issues"], "security": SESSION_CSRF,
+        "parameters": [_path("issue_id")], "requestBody": _body("Note"),
+        "responses": {"201": _json("Noted"), "401": "Unauthorized", "403": "Forbidden",
+                      "404": "NotFound", "409": "Conflict"}}},
+    "/api/issues/{issue_id}/comment": {"post": {
+        "summary": "Comment on an issue", "tags": ["issues"], "security": SESSION_CSRF,
+        "parameters": [_path("issue_id")], "requestBody": _body("Note"),
+        "responses": {"201": _json("Noted"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound"}}},
+    "/api/issues/{issue_id}/photo": {"get": {
+        "summary": "The issue's photo", "tags": ["issues"], "security": SESSION,
+        "parameters": [_path("issue_id")],
+        "responses": {"200": {"description": "The photo", "content": {
+                          "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                          "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                      "401": "Unauthorized", "403": "Forbidden", "404": "NotFound"}}},
+    "/api/contacts": {"post": {
+        "summary": "Add a 三长 contact (community staff, admin)", "tags": ["roster"],
+        "security": SESSION_CSRF, "requestBody": _body("ContactNew"),
+        "responses": {"201": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound"}}},
+    "/api/contacts/{head_id}": {
+        "get": {"summary": "A 三长 contact, inside the viewer's area", "tags": ["roster"], "security": SESSION,
+                "parameters": [_path("head_id")],
+                "responses": {"200": _json("Contact"), "401": "Unauthorized", "404": "NotFound"}},
+        "patch": {"summary": "Edit a 三长 contact", "tags": ["roster"], "security": SESSION_CSRF,
+                  "parameters": [_path("head_id")], "requestBody": _body("ContactEdit"),
+                  "responses": {"200": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
+                                "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
+    "/api/contacts/{head_id}/retire": {"post": {
+        "summary": "Retire a 三长 contact", "tags": ["roster"], "security": SESSION_CSRF,
+        "parameters": [_path("head_id")], "requestBody": _body("Version"),
+        "responses": {"200": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
+    "/api/contacts/{head_id}/replace": {"post": {
+        "summary": "Retire a 三长 contact and appoint a successor", "tags": ["roster"],
+        "security": SESSION_CSRF, "parameters": [_path("head_id")], "requestBody": _body("ContactNew"),
+        "responses": {"201": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
+    "/api/contacts/{head_id}/history": {"get": {
+        "summary": "Who changed a 三长 entry, when, from what to what", "tags": ["roster"],
+        "security": SESSION, "parameters": [_path("head_id")],
+        "responses": {"200": _json({"type": "array", "items": OBJECT}), "401": "Unauthorized",
+                      "404": "NotFound"}}},
+    "/api/meetings": {"post": {
+        "summary": "Record a consultation meeting (协商活动)", "tags": ["issues"], "security": SESSION_CSRF,
+        "requestBody": _body("Meeting"),
+        "responses": {"201": _json("Created"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden"}}},
+    "/api/venues/{venue_id}/meetings": {"get": {
+        "summary": "Recent meetings at a venue", "tags": ["issues"], "parameters": [_path("venue_id")],
+        "responses": {"200": _json({"type": "array", "items": OBJECT})}}},
+    "/api/choices": {"get": {
+        "summary": "Categories, channels, stages, platforms and venues for forms", "tags": ["issues"],
+        "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
+    "/api/dashboard.json": {"get": {
+        "summary": "The dashboard's figures and chart series, each with its issue-list link",
+        "tags": ["dashboard"], "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
+    "/api/hotspots.geojson": {"get": {
+        "summary": "Gi* hotspot cells (H3) with DBSCAN clusters of recent issues", "tags": ["dashboard"],
+        "parameters": ISSUE_FILTER_PARAMS + [
+            _query("resolution", "integer", "H3 resolution."), "crs", "lang"],
+        "responses": {"200": {"description": "The cells", "content": {
+            "application/geo+json": {"schema": "FeatureCollection"}}}, "400": "BadRequest"}}},
+    "/open311/v2/services.{fmt}": {"get": {
+        "summary": "Open311: the issue categories as services", "tags": ["open311"],
+        "parameters": ["fmt", "lang"],
+        "responses": {"200": _json({"type": "array", "items": "Open311Service"}), "400": "Open311Error"}}},
+    "/open311/v2/requests.{fmt}": {
+        "get": {
+            "summary": "Open311: service requests, newest first",
+            "description": "Without service_request_id, only requests of a window of at most 90 days "
+                           "(default: the last 90 days). Extensions: page and page_size (default 50, "
+                           "at most 200), with the total in X-Total-Count and the next page in Link.",
+            "tags": ["open311"],
+            "parameters": ["fmt", "lang",
+                           _query("service_request_id", "string", "Comma-separated ids; overrides every "
+                                                                  "other filter."),
+                           _query("service_code", "string", "Comma-separated category codes."),
+                           {"name": "start_date", "in": "query", "description": "On requested_datetime; "
+                            "W3C datetime (Beijing time when no offset).",
+                            "schema": {"type": "string", "format": "date-time"}},
+                           {"name": "end_date", "in": "query", "description": "On requested_datetime.",
+                            "schema": {"type": "string", "format": "date-time"}},
+                           _query("status", "string", "open, closed, or open,closed."),
+                           {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "page_size", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+            "responses": {"200": {"description": "One page of requests",
+                                  "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
+                                              "Link": {"schema": {"type": "string"}}},
+                                  "content": {"application/json": {
+                                      "schema": {"type": "array", "items": "Open311Request"}}}},
+                          "400": "Open311Error", "404": "Open311Error"}},
+        "post": {
+            "summary": "Open311: report an issue (API key)", "tags": ["open311"],
+            "security": [{"open311_api_key": []}], "parameters": ["fmt", "lang"],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": "Open311Create"},
+                "multipart/form-data": {"schema": "Open311Create"}}},
+            "responses": {"201": _json("Open311Created", "Recorded, stage reported"),
+                          "400": "Open311Error", "403": "Open311Error", "404": "Open311Error"}}},
+    "/open311/v2/requests/{service_request_id}.{fmt}": {"get": {
+        "summary": "Open311: one service request", "tags": ["open311"],
+        "parameters": [_path("service_request_id"), "fmt", "lang"],
+        "responses": {"200": _json({"type": "array", "items": "Open311Request"}),
+                      "400": "Open311Error", "404": "Open311Error"}}},
+}
+
+RESPONSES = {
+    "BadRequest": _json("Error", "A parameter or the body is wrong; the message says which"),
+    "Unauthorized": _json("Error", "Not signed in"),
+    "Forbidden": _json("Error", "The role may not do this"),
+    "NotFound": _json("Error", "Unknown, or outside the viewer's area"),
+    "Conflict": _json("Error", "Stale version, or a move the workflow does not allow"),
+    "Open311Error": _json("Open311Error", "Open311 error list; the HTTP status is its code"),
+}
+
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                "description": "The signed session cookie set by POST /login."},
+    "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+             "description": "The CSRF token of the session (the csrf-token meta tag of any page); "
+                            "required on every POST and PATCH with the session cookie."},
+    "open311_api_key": {"type": "apiKey", "in": "query", "name": "api_key",
+                        "description": "Sent as the form field api_key of the POST body (OpenAPI cannot "
+                                       "name a body field here); from `flask --app app apikeys add NAME`."},
+}
+
+DESCRIPTION = ("The JSON API of the 中心路街道 彩色动态图 (grid governance map). Messages are Chinese by "
+               "default, English with lang=en. Personal data (三长, reporters) is shown in full only "
+               "inside the signed-in user's area, masked elsewhere, never to the public.")
+
+
+@functools.cache
+def document():
+    spec = APISpec(title="中心路街道 彩色动态图 API", version=VERSION, openapi_version="3.0.3",
+                   info={"description": DESCRIPTION})
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema)
+    for name, (location, parameter) in PARAMETERS.items():
+        spec.components.parameter(name, location, parameter)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, response)
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
+    for path, operations in PATHS.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def openapi_path(rule):
+    """A Flask rule as an OpenAPI path: ``/api/issues/<int:issue_id>`` → ``/api/issues/{issue_id}``."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(document())

@@ -1,0 +1,125 @@
+// The dashboard's charts (ECharts, served by the app): drawn from /api/dashboard.json; a bar
+// with an issue count links to the issue list behind it.
+(function () {
+  "use strict";
+  var FONT = 'system-ui, "Noto Sans CJK SC", "Noto Sans SC", sans-serif';
+  var INK = "#1f2937", MUTED = "#6b7280", GRID = "#e5e1d8";
+  var S = JSON.parse(document.querySelector(".charts").getAttribute("data-strings"));
+  var charts = [];
+
+  // Text scales with the screen: 1920 px wide is the wall screen.
+  function px(size) { return Math.max(11, Math.round(size * window.innerWidth / 1920)); }
+
+  function base(extra) {
+    var option = {
+      textStyle: {fontFamily: FONT, color: INK, fontSize: px(16)},
+      grid: {left: px(12), right: px(24), top: px(36), bottom: px(8), containLabel: true},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, textStyle: {fontSize: px(16)}},
+      legend: {top: 0, right: px(12), textStyle: {fontSize: px(16), color: INK}},
+      animation: false
+    };
+    Object.keys(extra).forEach(function (k) { option[k] = extra[k]; });
+    return option;
+  }
+
+  function axis(type, data, extra) {
+    var a = {type: type, axisLabel: {fontSize: px(15), color: INK}, axisLine: {lineStyle: {color: MUTED}},
+      splitLine: {lineStyle: {color: GRID}}};
+    if (data) a.data = data;
+    Object.keys(extra || {}).forEach(function (k) { a[k] = extra[k]; });
+    return a;
+  }
+
+  function item(value, href) { return {value: value, href: href}; }
+
+  function label(position, formatter) {
+    return {show: true, position: position, fontSize: px(15), color: INK, formatter: formatter || "{c}"};
+  }
+
+  function draw(id, option) {
+    var el = document.getElementById(id);
+    var chart = echarts.init(el, null, {renderer: "canvas"});
+    chart.setOption(option);
+    chart.on("click", function (p) { if (p.data && p.data.href) window.location.href = p.data.href; });
+    charts.push(chart);
+    el.setAttribute("data-drawn", "1");
+  }
+
+  function render(d) {
+    draw("chart-months", base({
+      legend: {show: false},
+      // Month numbers, with the year under the first month and every January.
+      xAxis: axis("category", d.months.map(function (m) { return m.month; }), {axisLabel: {fontSize: px(14), color: INK,
+        interval: 0, formatter: function (v, i) { return v.slice(5) + (i === 0 || v.slice(5) === "01" ? "\n" + v.slice(0, 4) : ""); }}}),
+      yAxis: axis("value", null, {minInterval: 1}),
+      series: [{type: "bar", name: S.issues, itemStyle: {color: "#b45309"}, label: label("top"),
+        data: d.months.map(function (m) { return item(m.count, m.href); })}]
+    }));
+
+    var categories = d.categories.slice().reverse();
+    draw("chart-categories", base({
+      legend: {show: false},
+      xAxis: axis("value", null, {minInterval: 1}),
+      yAxis: axis("category", categories.map(function (c) { return c.name; }),
+        {axisLabel: {fontSize: px(15), color: INK, interval: 0, width: px(170), overflow: "truncate"}}),
+      series: [{type: "bar", name: S.issues, itemStyle: {color: "#2563eb"}, label: label("right"),
+        data: categories.map(function (c) { return item(c.count, c.href); })}]
+    }));
+
+    var communities = d.communities.slice().reverse();
+    var names = communities.map(function (c) { return c.name; });
+    draw("chart-communities", base({
+      xAxis: axis("value", null, {minInterval: 1}),
+      yAxis: axis("category", names, {axisLabel: {fontSize: px(15), color: INK, interval: 0}}),
+      series: [
+        {type: "bar", stack: "n", name: S.open, itemStyle: {color: "#dc2626"},
+          data: communities.map(function (c) { return item(c.open, c.open_href); })},
+        {type: "bar", stack: "n", name: S.closed, itemStyle: {color: "#16a34a"},
+          data: communities.map(function (c) { return item(c.closed, c.closed_href); })}
+      ]
+    }));
+
+    draw("chart-on-time", base({
+      legend: {show: false},
+      tooltip: {trigger: "item", textStyle: {fontSize: px(16)}, formatter: function (p) {
+        var c = communities[p.dataIndex];
+        return c.name + "<br>" + S.rate + " " + (c.on_time_rate === null ? "—" : c.on_time_rate + "%") +
+          "<br>" + S.late + " " + c.late + " " + S.count;
+      }},
+      xAxis: axis("value", null, {max: 100, axisLabel: {fontSize: px(15), color: INK, formatter: "{value}%"}}),
+      yAxis: axis("category", names, {axisLabel: {fontSize: px(15), color: INK, interval: 0}}),
+      series: [{type: "bar", name: S.rate, label: label("right", "{c}%"),
+        itemStyle: {color: "#0f766e"},
+        data: communities.map(function (c) { return item(c.on_time_rate, c.late_href); })}]
+    }));
+
+    draw("chart-platforms", base({
+      xAxis: axis("category", d.platforms.map(function (p) { return p.name; }),
+        {axisLabel: {fontSize: px(14), color: INK, interval: 0, width: px(130), overflow: "break"}}),
+      yAxis: axis("value", null, {minInterval: 1}),
+      series: [
+        {type: "bar", name: S.meetings, itemStyle: {color: "#7c2d12"}, label: label("top"),
+          data: d.platforms.map(function (p) { return p.meetings; })},
+        {type: "bar", name: S.linked, itemStyle: {color: "#f59e0b"}, label: label("top"),
+          data: d.platforms.map(function (p) { return item(p.issues, p.href); })}
+      ]
+    }));
+    document.documentElement.setAttribute("data-dashboard", "ready");
+  }
+
+  function start() {
+    fetch("/api/dashboard.json" + window.location.search, {cache: "no-cache"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(render)
+      .catch(function () {
+        var p = document.createElement("p");
+        p.className = "error";
+        p.textContent = S.error;
+        document.querySelector(".charts").prepend(p);
+      });
+    window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
