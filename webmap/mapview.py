@@ -199,7 +199,7 @@ def page_config(m, mode, as_of, sample):
             "submit": _("提交"), "recorded": _("已登记诉求"), "meetingId": _("协商活动编号"),
             "result": _("办理结果"), "satisfaction": _("群众评价"), "note": _("备注"),
             "endIssue": _("不予受理"), "reason": _("理由"), "claim": _("认领"), "claimed": _("已认领"),
-            "nowAt": _("当前阶段："), "language": "English" if str(get_locale()) != "en" else "中文",
+            "nowAt": _("当前阶段："), "meetings": _("协商活动"), "language": "English" if str(get_locale()) != "en" else "中文",
         },
     }
 

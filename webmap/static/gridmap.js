@@ -147,6 +147,7 @@ var GridMap = (function () {
     if (!u) return " · <a href='/login'>" + esc(S("login")) + "</a>";
     return "<form method='post' action='/logout' class='gm-user'>" + esc(u.name) +
       " · <a href='/roster'>" + esc(S("roster")) + "</a>" +
+      (u.canEditRoster ? " · <a href='/meetings'>" + esc(S("meetings")) + "</a>" : "") +
       " <input type='hidden' name='csrf_token' value='" + esc(u.csrf) + "'>" +
       "<button type='submit'>" + esc(S("logout")) + "</button></form>";
   }
