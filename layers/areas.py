@@ -8,7 +8,8 @@ SUBDISTRICT = """
 COMMUNITIES = """
     SELECT m.id, m.name,
            (SELECT count(*) FROM compound c WHERE c.community_id = m.id) AS compounds,
-           ST_X(ST_PointOnSurface(m.geom)) AS label_lon, ST_Y(ST_PointOnSurface(m.geom)) AS label_lat,
+           round(ST_X(ST_PointOnSurface(m.geom))::numeric, 6) AS label_lon,
+           round(ST_Y(ST_PointOnSurface(m.geom))::numeric, 6) AS label_lat,
            m.geom
       FROM community m WHERE {where} ORDER BY m.id"""
 

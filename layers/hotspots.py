@@ -9,7 +9,7 @@ import datetime as dt
 
 import numpy as np
 
-from layers import db, features
+from layers import db, features, issues
 from layers.issue_filter import FROM, OVERDUE, where
 
 METRIC_SRID = 4547       # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres around 上街区
@@ -74,7 +74,7 @@ CLUSTERS = f"""
 
 def cluster_window(f, today=None):
     """``f`` narrowed to the last ``CLUSTER_DAYS`` days of its window (ending today when open)."""
-    end = f.until or today or dt.date.today()
+    end = f.until or today or issues.today()
     start = end - dt.timedelta(days=CLUSTER_DAYS - 1)
     return dataclasses.replace(f, since=max(start, f.since) if f.since else start, until=end)
 

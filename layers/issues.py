@@ -30,12 +30,19 @@ def state_sql(as_of):
     return STATE_AS_OF if as_of is not None else STATE_NOW
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def today():
+    """Today's date where the subdistrict is (the server may well run on UTC)."""
+    return dt.datetime.now(BEIJING).date()
+
+
 def t_params(as_of):
     """The SQL parameter :t: now, or the end of the as-of day in Beijing time."""
     if as_of is None:
         return {"t": dt.datetime.now(dt.timezone.utc)}
-    end_of_day = dt.datetime.combine(as_of, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    return {"t": end_of_day}
+    return {"t": dt.datetime.combine(as_of, dt.time.max, tzinfo=BEIJING)}
 
 
 # Titles of issues not yet taken up as topics stay internal outside the viewer's area.

@@ -25,7 +25,7 @@ def as_of_param():
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=text)) from None
-    if day > dt.date.today():
+    if day > issues.today():
         raise BadRequest(_("不能查看未来的日期：%(value)s", value=text))
     return day
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from layers.issue_filter import IssueFilter, choices
+from layers.issues import today
 
 MONTH = re.compile(r"\d{4}-\d{2}")
 
@@ -76,7 +77,7 @@ def issue_filter(default_days=None):
     if request.args.get("month"):
         since, until = _month(request.args["month"])
     elif default_days is not None:
-        until = until or dt.date.today()
+        until = until or today()
         since = since or until - dt.timedelta(days=default_days - 1)
     if since and until and since > until:
         raise BadRequest(_("开始日期晚于结束日期：%(since)s > %(until)s", since=since, until=until))

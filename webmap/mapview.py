@@ -9,7 +9,7 @@ import json
 import folium
 from branca.element import MacroElement
 from jinja2 import Template
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Realtime

@@ -1,11 +1,9 @@
 """`/notice`: the public 公示 pages of each community (printable, no personal data)."""
-import datetime as dt
-
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from layers import notice
+from layers import issues, notice
 
 bp = Blueprint("notice", __name__, url_prefix="/notice")
 
@@ -20,5 +18,5 @@ def community(community_id):
     found = notice.community_notice(community_id)
     if found is None:
         raise NotFound(_("没有这个社区：%(id)s", id=community_id))
-    return render_template("notice.html", notice=found, today=dt.date.today().isoformat(),
+    return render_template("notice.html", notice=found, today=issues.today().isoformat(),
                            communities=notice.communities())

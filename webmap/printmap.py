@@ -23,7 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 from shapely import affinity, box
 from shapely.ops import polylabel
 
-from layers import areas, compounds, features
+from layers import areas, compounds, features, issues
 from webmap import api, modes
 
 bp = Blueprint("printmap", __name__, url_prefix="/print")
@@ -215,7 +215,7 @@ def _margins(fig, sheet):
                title_fontproperties={"size": 13, "weight": "bold"}, handlelength=2.2,
                handleheight=1.2, labelspacing=0.7, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
     fig.text(0.70, 0.05, _("%(name)s · 一证一图一册一会 · 生成于 %(day)s", name=sheet.outline["name"].iloc[0],
-                           day=dt.date.today().isoformat()), fontsize=8, color=MUTED, wrap=True)
+                           day=issues.today().isoformat()), fontsize=8, color=MUTED, wrap=True)
     if sheet.sample:
         fig.text(0.835, 0.93, _("示例数据"), fontsize=26, weight="bold", color=STAMP, rotation=8,
                  ha="center", va="center",
@@ -229,7 +229,7 @@ def _sheet(mode, as_of, communities, focus=None):
     outline = areas.read(areas.subdistrict())
     name = outline["name"].iloc[0]
     return Sheet(place=f"{name} {focus}" if focus else name, mode_name=modes.mode_names()[mode],
-                 day=as_of or dt.date.today(), sample=bool(outline["is_sample"].any()),
+                 day=as_of or issues.today(), sample=bool(outline["is_sample"].any()),
                  outline=outline, communities=communities, grids=areas.read(areas.grids()),
                  compounds=features.read(*compounds.query(styles)), legend=legend, focus=focus)
 

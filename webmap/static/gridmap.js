@@ -117,6 +117,12 @@ var GridMap = (function () {
     new C({position: position}).addTo(map);
   }
 
+  // Today in the browser's own time zone (toISOString would give the UTC date).
+  function localDate() {
+    var d = new Date();
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  }
+
   function reloadWith(key, value) {
     var q = new URLSearchParams(window.location.search);
     if (value) q.set(key, value); else q.delete(key);
@@ -131,7 +137,7 @@ var GridMap = (function () {
       div.innerHTML =
         "<label>" + esc(S("mode")) + " <select class='gm-mode'>" + modeOptions + "</select></label>" +
         "<label>" + esc(S("replay")) + " <input type='date' class='gm-asof' value='" + esc(cfg.asOf || "") + "'" +
-        " max='" + new Date().toISOString().slice(0, 10) + "'></label>" +
+        " max='" + localDate() + "'></label>" +
         "<a href='#' class='gm-lang'>" + esc(S("language")) + "</a>" + userLinks();
       div.querySelector(".gm-mode").addEventListener("change", function (e) { reloadWith("mode", e.target.value); });
       div.querySelector(".gm-asof").addEventListener("change", function (e) { reloadWith("as_of", e.target.value); });

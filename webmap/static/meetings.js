@@ -17,7 +17,8 @@
   }
   form.venue_id.addEventListener("change", platforms);
   platforms();
-  form.held_on.value = new Date().toISOString().slice(0, 10);
+  var now = new Date();  // today in the browser's time zone, not UTC's
+  form.held_on.value = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
