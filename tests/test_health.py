@@ -32,3 +32,11 @@ def test_cli_with_unreachable_database_says_so_in_one_line():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: database unreachable")
     assert "Traceback" not in result.stderr
+
+
+def test_security_headers(client):
+    for path in ("/healthz", "/", "/login"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "SAMEORIGIN"
+        assert headers["Referrer-Policy"] == "same-origin"
