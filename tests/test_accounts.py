@@ -241,3 +241,26 @@ def test_demo_accounts_only_with_the_sample(cluster, tmp_path):
     text = path.read_text()
     assert all(name in text and name in summary for name, _role, _area in sample.DEMO_ACCOUNTS)
     eng.dispose()
+
+
+def test_cli_users_add_reads_the_password_from_stdin(app, engine, accounts):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "add", "t_cli", "--role", "grid_leader", "--area", "汇丰社区/第1网格"],
+                           input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert login(app.test_client(), "t_cli").get("/api/my-area").status_code == 200
+    refused = runner.invoke(args=["users", "add", "t_cli2", "--role", "grid_leader", "--area", "没有社区"],
+                            input=PASSWORD + "\n")
+    assert refused.exit_code != 0 and "没有这个社区" in refused.output
+    assert q(engine, "SELECT count(*) FROM app_user WHERE name = 't_cli2'")[0][0] == 0
+
+
+def test_cli_apikeys_add_prints_the_key_once_and_stores_its_hash(app, engine, accounts):
+    result = app.test_cli_runner().invoke(args=["apikeys", "add", "mini-program"])
+    key = result.output.strip()
+    assert result.exit_code == 0 and len(key) >= 32
+    stored = q(engine, "SELECT key_hash FROM api_key WHERE name = 'mini-program'")[0][0]
+    assert key not in stored and len(stored) == 64
+    with app.app_context():
+        assert users.api_key_name(key) == "mini-program"
+        assert users.api_key_name(key + "x") is None
