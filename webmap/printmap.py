@@ -40,7 +40,7 @@ STAMP = "#dc2626"  # the 示例数据 stamp
 NUDGES = (0, 7, -7, 14, -14, 21, -21)  # points a label may move to clear one drawn before it
 
 # rcParams are process-wide and matplotlib is not thread-safe; gunicorn serves with threads.
-_render_lock = threading.Lock()
+RENDER_LOCK = threading.Lock()
 
 
 class FontMissing(RuntimeError):
@@ -84,7 +84,7 @@ def cjk_font_rc():
 
 def draw(sheet, fmt):
     """The print of ``sheet`` as PNG or PDF bytes: A4 landscape, 200 dpi for the PNG."""
-    with _render_lock, matplotlib.rc_context(cjk_font_rc()):
+    with RENDER_LOCK, matplotlib.rc_context(cjk_font_rc()):
         fig = Figure(figsize=A4_LANDSCAPE)
         FigureCanvasAgg(fig)  # a renderer to measure labels with
         ax = fig.add_axes(MAP_BOX)
@@ -224,7 +224,9 @@ def _margins(fig, sheet):
         fig.text(0.70, 0.075, _("示例数据：边界与楼院位置为虚构，仅供演示"), fontsize=8, color=STAMP, wrap=True)
 
 
-def _sheet(mode, as_of, communities, focus=None):
+def sheet(mode, as_of, communities, focus=None):
+    """Everything one print needs, read through the layers: the whole subdistrict, or the
+    community ``focus`` (a row of ``communities``) with its neighbours for context."""
     styles, legend = api.compound_styles(mode, as_of)
     outline = areas.read(areas.subdistrict())
     name = outline["name"].iloc[0]
@@ -245,7 +247,7 @@ def _respond(sheet, fmt, ascii_stem):
 @bp.get("/subdistrict.<any(png, pdf):fmt>")
 def subdistrict(fmt):
     mode, as_of = api.mode_param(), api.as_of_param()
-    return _respond(_sheet(mode, as_of, areas.read(areas.communities())), fmt, f"subdistrict-{mode}")
+    return _respond(sheet(mode, as_of, areas.read(areas.communities())), fmt, f"subdistrict-{mode}")
 
 
 @bp.get("/community/<int:community_id>.<any(png, pdf):fmt>")
@@ -255,4 +257,4 @@ def community(community_id, fmt):
     found = communities.loc[communities["id"] == community_id, "name"]
     if found.empty:
         abort(404, description=_("没有这个社区：%(id)s", id=community_id))
-    return _respond(_sheet(mode, as_of, communities, found.iloc[0]), fmt, f"community-{community_id}-{mode}")
+    return _respond(sheet(mode, as_of, communities, found.iloc[0]), fmt, f"community-{community_id}-{mode}")
