@@ -149,6 +149,7 @@ def page():
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
         '<link rel="stylesheet" href="/static/hotspots.css">'
+        '<script src="/static/mapkit.js"></script>'
         '<script src="/static/hotspots.js"></script>'
         f'<script>HotspotMap.configure({config});</script>'))
     m.add_child(_Start())

@@ -228,6 +228,7 @@ def index():
         f'<title>{escape(_("中心路街道 彩色动态图"))}</title>'
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
+        '<script src="/static/mapkit.js"></script>'
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
         f'<script>GridMap.configure({config});</script>'))

@@ -5,11 +5,7 @@ var GridMap = (function () {
   var cfg = null, map = null, legendBox = null, buildings = null;
   var S = function (key) { return cfg.strings[key] || key; };
 
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-    });
-  }
+  var esc = MapKit.esc;
 
   function query(params) {
     var q = new URLSearchParams(params || {});
@@ -104,18 +100,7 @@ var GridMap = (function () {
     }).join("");
   }
 
-  function control(position, className, build) {
-    var C = L.Control.extend({
-      onAdd: function () {
-        var div = L.DomUtil.create("div", "gm-control " + className);
-        L.DomEvent.disableClickPropagation(div);
-        L.DomEvent.disableScrollPropagation(div);
-        build(div);
-        return div;
-      }
-    });
-    new C({position: position}).addTo(map);
-  }
+  function control(position, className, build) { MapKit.control(map, position, className, build); }
 
   // Today in the browser's own time zone (toISOString would give the UTC date).
   function localDate() {

@@ -6,24 +6,9 @@ var HotspotMap = (function () {
   var cfg = null, map = null;
   var S = function (key) { return cfg.strings[key] || key; };
 
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-    });
-  }
+  var esc = MapKit.esc;
 
-  function control(position, className, build) {
-    var C = L.Control.extend({
-      onAdd: function () {
-        var div = L.DomUtil.create("div", "gm-control " + className);
-        L.DomEvent.disableClickPropagation(div);
-        L.DomEvent.disableScrollPropagation(div);
-        build(div);
-        return div;
-      }
-    });
-    new C({position: position}).addTo(map);
-  }
+  function control(position, className, build) { MapKit.control(map, position, className, build); }
 
   function options(name, pairs, selected, extra) {
     var html = "<option value=''>" + esc(S("any")) + "</option>" + (extra || "");

@@ -6,7 +6,7 @@ var Workflow = (function () {
   var cfg, map, choices = null, recording = false;
   var RECORDERS = ["grid_leader", "community_staff", "deputy", "admin"];
   var ADVANCERS = ["grid_leader", "community_staff", "admin"];
-  var esc = function (v) { return GridMap.esc(v); };
+  var esc = MapKit.esc;
   var S = function (k) { return cfg.strings[k] || k; };
 
   function api(method, url, body) {
@@ -122,19 +122,13 @@ var Workflow = (function () {
 
   function addRecordButton() {
     if (RECORDERS.indexOf(cfg.user.role) < 0) return;
-    var C = L.Control.extend({
-      onAdd: function () {
-        var div = L.DomUtil.create("div", "gm-control gm-record-control");
-        div.innerHTML = "<button type='button'>＋ " + esc(S("newIssue")) + "</button>";
-        L.DomEvent.disableClickPropagation(div);
-        div.querySelector("button").addEventListener("click", function () {
-          recording = true;
-          L.DomUtil.addClass(map.getContainer(), "gm-recording");
-        });
-        return div;
-      }
+    MapKit.control(map, "topleft", "gm-record-control", function (div) {
+      div.innerHTML = "<button type='button'>＋ " + esc(S("newIssue")) + "</button>";
+      div.querySelector("button").addEventListener("click", function () {
+        recording = true;
+        L.DomUtil.addClass(map.getContainer(), "gm-recording");
+      });
     });
-    new C({position: "topleft"}).addTo(map);
   }
 
   return {
