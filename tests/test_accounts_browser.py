@@ -2,18 +2,14 @@
 import re
 
 from layers import users
-
-PASSWORD = "correct horse 146"
+from tests.helpers import PASSWORD, browser_login
 PHONE = re.compile(r"1[3-9]\d{9}")
 
 
 def test_grid_leader_login_lands_on_own_grid(app, engine, page):
     with app.app_context():
         users.add("b_grid", "grid_leader", PASSWORD, "汇丰社区/第1网格")
-    page.goto(page.base + "/login")
-    page.fill("input[name=name]", "b_grid")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, "b_grid")
     page.wait_for_function("document.documentElement.dataset.gridmap === 'ready'")
     page.wait_for_function("document.querySelectorAll('.gm-myarea .gm-compounds li').length > 0")
     with engine.connect() as conn:

@@ -10,17 +10,12 @@ import pyogrio
 import pytest
 import sqlalchemy as sa
 
-from tests.auth_helpers import add_user, login
+from tests.helpers import add_user, login, q
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 FORMULA_TITLE = '=HYPERLINK("http://x","y")'
 REPORTER = ("王大锤", "13912345678")
-
-
-def q(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """Community staff record a consultation meeting from the /meetings page."""
 import sqlalchemy as sa
 
-from tests.auth_helpers import PASSWORD, add_user
+from tests.helpers import add_user, browser_login
 
 
 def test_staff_record_a_meeting_with_linked_issues(app, engine, page):
     add_user(app, "m_staff", "community_staff", "汇丰社区")
-    page.goto(page.base + "/login?next=/meetings")
-    page.fill("input[name=name]", "m_staff")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, "m_staff", next_path="/meetings")
     page.wait_for_selector("#meeting")
     venues = page.locator("select[name=venue_id] option").all_inner_texts()
     assert venues and all(v.startswith("汇丰社区") for v in venues)  # only the user's community

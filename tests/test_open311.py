@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from layers import users, workflow
 from layers.scope import PUBLIC
+from tests.helpers import q
 
 V2 = "/open311/v2"
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
@@ -18,11 +19,6 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
 W3C = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")
 PHONE = re.compile(r"1[3-9]\d{9}")
 TEST_PHONE = "13900001234"
-
-
-def q(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,10 @@ import io
 import threading
 
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 
 from layers import compounds
-from tests.auth_helpers import add_user, login
-
-
-def q(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
+from tests.helpers import add_user, login, q
 
 
 @pytest.fixture(scope="module")

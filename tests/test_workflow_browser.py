@@ -3,12 +3,7 @@ the community's 公示 page and its compound's color is back where it was."""
 import sqlalchemy as sa
 
 from layers import compounds
-from tests.auth_helpers import PASSWORD, add_user
-
-
-def q(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
+from tests.helpers import add_user, browser_login, q
 
 
 def fill_of(page, compound_id):
@@ -29,10 +24,7 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
     with app.app_context():
         open_before = int(compounds.stats().set_index("id").loc[compound_id, "open_issues"])
 
-    page.goto(page.base + "/login")
-    page.fill("input[name=name]", "ui_staff")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, "ui_staff")
     page.wait_for_function("document.documentElement.dataset.workflow === 'ready'")
     page.wait_for_function("document.querySelectorAll('path.compound').length === 62")
     colour_before = fill_of(page, compound_id)

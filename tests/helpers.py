@@ -1,9 +1,18 @@
-"""Signing in through the real login form (with its CSRF token) from the Flask test client."""
+"""Shared by the tests: a query helper, and signing in through the real login form (with its
+CSRF token) from the Flask test client or from Chromium."""
 import re
+
+import sqlalchemy as sa
 
 from layers import users
 
 PASSWORD = "correct horse 146"
+
+
+def q(engine, sql, **params):
+    """All rows of ``sql``."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).all()
 
 
 def csrf_token(client, path="/login"):
@@ -22,3 +31,11 @@ def login(client, name, password=PASSWORD):
 def add_user(app, name, role, area=None):
     with app.app_context():
         return users.add(name, role, PASSWORD, area)
+
+
+def browser_login(page, name, password=PASSWORD, next_path=None):
+    """Sign in with the login form in Chromium (then the app redirects to ``next_path`` or /)."""
+    page.goto(page.base + "/login" + (f"?next={next_path}" if next_path else ""))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
