@@ -97,19 +97,20 @@ CARD_HEADS = f"""
        AND r.level = ANY(:levels)
      ORDER BY r.rank, b.id NULLS FIRST, u.id NULLS FIRST"""
 
+# The open issues at :t (now, or replayed from the event log for an as-of date).
 CARD_ISSUES = f"""
-    SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR i.stage <> 'reported'
+    WITH s AS ({{state}})
+    SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR s.stage <> 'reported'
                       THEN i.title END AS title,
-           i.stage, st.name_zh AS stage_name
-      FROM issue i JOIN stage st ON st.code = i.stage
-     WHERE i.compound_id = :id AND st.is_open
+           s.stage, st.name_zh AS stage_name
+      FROM s JOIN issue i ON i.id = s.id JOIN stage st ON st.code = s.stage
+     WHERE s.compound_id = :id AND st.is_open
      ORDER BY i.reported_at DESC LIMIT 30"""
 
 
-def card(compound_id, scope=PUBLIC):
-    """What the compound popup shows, or None when there is no such compound.
-
-    Only the compound head is listed here; building and unit heads are on the buildings.
+def card(compound_id, scope=PUBLIC, as_of=None):
+    """What the compound popup shows (at ``as_of``, else now), or None when there is no such
+    compound. Only the compound head is listed here; building and unit heads are on the buildings.
     """
     with db.transaction() as conn:
         head = db.rows(CARD, {"id": compound_id, **scope}, conn=conn)
@@ -117,8 +118,9 @@ def card(compound_id, scope=PUBLIC):
             return None
         result = dict(head[0])
         result["heads"] = [dict(r) for r in db.rows(
-            CARD_HEADS, {"id": compound_id, "levels": ["compound"], **scope, **t_params(None)},
+            CARD_HEADS, {"id": compound_id, "levels": ["compound"], **scope, **t_params(as_of)},
             conn=conn)]
         result["open_issues"] = [dict(r) for r in db.rows(
-            CARD_ISSUES, {"id": compound_id, **scope}, conn=conn)]
+            CARD_ISSUES.format(state=state_sql(as_of)), {"id": compound_id, **scope, **t_params(as_of)},
+            conn=conn)]
     return result

@@ -385,3 +385,24 @@ def test_vendor_refuses_paths_outside_the_allowed_packages(client, path):
     response = client.get(f"/vendor/{path}")
     assert response.status_code == 404
     assert b"create_app" not in response.data and b"gridmap-assets" not in response.data
+
+
+def test_compound_card_replays_an_as_of_date(client, engine):
+    """A year ago the card lists the issues open then (from the event log), not today's."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    day = (dt.date.today() - dt.timedelta(days=365)).isoformat()
+    with engine.connect() as conn:
+        compound_id, expected = conn.execute(sa.text("""
+            WITH s AS (SELECT i.id, i.compound_id, e.to_stage FROM issue i CROSS JOIN LATERAL (
+                         SELECT to_stage FROM issue_event e WHERE e.issue_id = i.id
+                            AND e.at <= CAST(:day AS date) + interval '1 day' - interval '8 hours'
+                          ORDER BY e.at DESC, e.id DESC LIMIT 1) e)
+            SELECT s.compound_id, count(*) FROM s JOIN stage st ON st.code = s.to_stage AND st.is_open
+             WHERE s.compound_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"""), {"day": day}).one()
+    then = client.get(f"/api/compounds/{compound_id}?as_of={day}").get_json()
+    now = client.get(f"/api/compounds/{compound_id}").get_json()
+    assert len(then["open_issues"]) == expected
+    assert {i["id"] for i in then["open_issues"]} != {i["id"] for i in now["open_issues"]}

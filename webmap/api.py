@@ -128,7 +128,7 @@ def lookup_point():
 
 @bp.get("/compounds/<int:compound_id>")
 def compound_card(compound_id):
-    card = compounds.card(compound_id, viewer.current().scope_params())
+    card = compounds.card(compound_id, viewer.current().scope_params(), as_of_param())
     if card is None:
         return jsonify(error=_("没有这个楼院")), 404
     return jsonify(card)

@@ -249,8 +249,8 @@ PATHS = {
         "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
     "/api/compounds/{compound_id}": {"get": {
         "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
-        "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id")],
-        "responses": {"200": _json(OBJECT), "404": "NotFound"}}},
+        "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id"), "as_of"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
     "/api/my-area": {"get": {
         "summary": "The signed-in user's compounds, their 三长 and open issues", "tags": ["area"],
         "security": SESSION, "responses": {"200": _json(OBJECT), "401": "Unauthorized"}}},

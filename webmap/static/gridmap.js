@@ -56,7 +56,7 @@ var GridMap = (function () {
   function openCompound(id, latlng) {
     var popup = L.popup({maxWidth: 320, className: "card-popup"}).setLatLng(latlng)
       .setContent(esc(S("loading"))).openOn(map);
-    fetch("/api/compounds/" + id).then(function (r) { return r.json(); }).then(function (c) {
+    fetch("/api/compounds/" + id + (cfg.asOf ? "?as_of=" + encodeURIComponent(cfg.asOf) : "")).then(function (r) { return r.json(); }).then(function (c) {
       var html = "<div class='card' data-compound='" + esc(c.id) + "'><h3>" + esc(c.name) + "</h3>" +
         "<p>" + esc(c.community) + " · " + esc(c.grid || "") + "</p>" +
         "<p><b>" + esc(S("gridLeader")) + "</b> " + person({name: c.grid_leader, phone: c.grid_leader_phone}) + "</p>" +
