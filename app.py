@@ -44,7 +44,7 @@ def create_app(test_config=None):
 
     app.extensions["gridmap_engine"] = db.make_engine(app.config["DATABASE_URL"])
 
-    from data.cli import import_cli, sample_cli
+    from data.cli import import_cli, sample_cli, synth_cli
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, notice, open311, openapi, printmap)
@@ -56,6 +56,6 @@ def create_app(test_config=None):
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
                       openapi.bp, exports.bp):
         app.register_blueprint(blueprint)
-    for group in (db_cli, sample_cli, import_cli, users_cli, apikeys_cli):
+    for group in (db_cli, sample_cli, import_cli, synth_cli, users_cli, apikeys_cli):
         app.cli.add_command(group)
     return app

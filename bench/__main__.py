@@ -1,4 +1,5 @@
-"""Benchmarks on the sample subdistrict, in a throwaway PostGIS cluster.
+"""Benchmarks on the sample subdistrict, then beside it a synthetic city (2,000 compounds,
+10^5 issues) for the app at scale, in a throwaway PostGIS cluster.
 
 Each API route is timed through the WSGI app (server time, no network) and set beside the
 same SQL run raw in the same run: the ratio is what to watch, since these machines are
@@ -13,15 +14,17 @@ import numpy as np
 import sqlalchemy as sa
 
 from app import create_app
-from data import sample
+from data import sample, synth
 from geo import hotspot
-from layers import compounds, lookup, migrate
+from geo.bbox import BBox
+from layers import compounds, issues, lookup, migrate
 from layers.cluster import Cluster
 from layers.db import make_engine
 from layers.features import FEATURES_SQL
 from webmap.api import compound_styles
 
 ROUNDS = 30
+CITY_COMPOUNDS, CITY_ISSUES = 2_000, 100_000
 
 
 def timed(fn, rounds=ROUNDS):
@@ -69,6 +72,44 @@ def measure(app, conn):
     return rows + hotspot_rows(conn)
 
 
+def city_rows(app, eng, conn):
+    """Load the synthetic city beside the sample, then the layer API on a bbox of about 200
+    of its compounds and a lookup inside it. The compound layer's colors come from
+    compounds.stats(), which covers every compound, not only the bbox: timed apart."""
+    start = time.perf_counter()
+    print(synth.load(eng, CITY_COMPOUNDS, CITY_ISSUES, progress=True))
+    rows = [(f"synth city load ({CITY_COMPOUNDS}, {CITY_ISSUES:.0e})", time.perf_counter() - start,
+             None, None)]
+    conn.execute(sa.text("ANALYZE"))
+    box = BBox(*synth.bbox_of_compounds(200))
+    query = f"bbox={box.minx},{box.miny},{box.maxx},{box.maxy}"
+    client = app.test_client()
+    fresh = lambda layer: lambda: client.get(f"/api/layers/{layer}.geojson?{query}",
+                                              headers={"If-None-Match": '"x"'})
+    with app.test_request_context("/"):
+        styles, _legend = compound_styles("open", None)
+        rows.append(("  compound_styles (stats → colors)", timed(lambda: compound_styles("open", None)),
+                     None, None))
+    stats_sql = compounds.stats_query()
+    layer_sql, layer_params = compounds.query(styles, box)
+    layer = (FEATURES_SQL.format(select=layer_sql), layer_params)
+    body = fresh("compounds")().get_json()
+    rows.append((f"city compounds.geojson ({len(body['features'])} in bbox)", timed(fresh("compounds")),
+                 timed(raw(conn, stats_sql, layer)), len(fresh("compounds")().data)))
+    rows.append(("  raw: stats over all compounds", timed(raw(conn, stats_sql)), None, None))
+    rows.append(("  raw: bbox features only", timed(raw(conn, layer)), None, None))
+    issue_sql, issue_params = issues.query(box)
+    body = fresh("issues")().get_json()
+    rows.append((f"city issues.geojson ({len(body['features'])} open)", timed(fresh("issues")),
+                 timed(raw(conn, (FEATURES_SQL.format(select=issue_sql), issue_params))),
+                 len(fresh("issues")().data)))
+    lon, lat = synth.ORIGIN[0] + 3.5 * synth.CELL_W, synth.ORIGIN[1] + 2.5 * synth.CELL_H
+    assert client.get(f"/api/lookup?lon={lon}&lat={lat}").get_json()["compound"]
+    rows.append(("city GET /api/lookup", timed(lambda: client.get(f"/api/lookup?lon={lon}&lat={lat}")),
+                 timed(raw(conn, lookup.query(lon, lat))), None))
+    return rows
+
+
 def hotspot_rows(conn):
     """Binning into H3 cells and Gi* (geo.hotspot only): the sample's issues, then synthetic
     points drawn uniformly in the subdistrict's bounding box."""
@@ -106,7 +147,12 @@ def main():
         print(sample.load(eng, progress=True))
         app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": cluster.url})
         with eng.connect() as conn:
-            print_table(measure(app, conn))
+            conn.execute(sa.text("SET jit = off"))  # as the app's gateway runs its queries
+            rows = measure(app, conn)
+        with eng.connect() as conn:
+            conn.execute(sa.text("SET jit = off"))
+            rows += city_rows(app, eng, conn)
+        print_table(rows)
         eng.dispose()
         app.extensions["gridmap_engine"].dispose()
     finally:

@@ -1,4 +1,4 @@
-"""`flask sample …` and `flask import …`."""
+"""`flask sample …`, `flask import …` and `flask synth …`."""
 import sys
 
 import click
@@ -11,6 +11,7 @@ from layers.cli import needs_database
 
 sample_cli = AppGroup("sample", help="The sample subdistrict (示例数据).")
 import_cli = AppGroup("import", help="Import compounds, grids, communities and the 三长 roster.")
+synth_cli = AppGroup("synth", help="A synthetic city for scale tests and benchmarks (合成数据).")
 
 
 @sample_cli.command("load")
@@ -58,3 +59,19 @@ def import_contacts(file):
     from data.importers.contacts import import_contacts as run
 
     _report(lambda: run(db.engine(), file))
+
+
+@synth_cli.command("city")
+@click.option("--compounds", "n_compounds", type=int, required=True, help="number of compounds (楼院)")
+@click.option("--issues", "n_issues", type=int, required=True, help="number of issues (诉求)")
+@click.option("--seed", type=int, default=1, show_default=True, help="random seed")
+@needs_database
+def synth_city(n_compounds, n_issues, seed):
+    """Load a synthetic city east of the sample, in one transaction (all or nothing)."""
+    from data import synth
+
+    try:
+        click.echo(synth.load(db.engine(), n_compounds, n_issues, seed=seed))
+    except synth.SynthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

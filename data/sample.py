@@ -511,6 +511,7 @@ def load(eng, progress=True, accounts_file=None):
         specs = build_issues(conn, rng, people, compounds)
         build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
         accounts = create_demo_accounts(conn, accounts_file)
+        conn.execute(sa.text("ANALYZE"))  # fresh statistics for the planner right away
         conn.info["progress"] = False
     return summary(eng) + "\n" + accounts
 
