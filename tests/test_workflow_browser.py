@@ -16,7 +16,9 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
         SELECT c.id, ST_X(p), ST_Y(p), c.community_id FROM compound c, ST_PointOnSurface(c.geom) p
          JOIN community m ON true WHERE m.id = c.community_id AND m.name = '汇丰社区'
          ORDER BY c.id LIMIT 1""")[0]
-    venue_id, platform = q(engine, "SELECT venue_id, platform FROM venue_platform ORDER BY 1 LIMIT 1")[0]
+    venue_id, platform = q(engine, "SELECT vp.venue_id, vp.platform FROM venue_platform vp JOIN venue v "
+                                   "ON v.id = vp.venue_id WHERE v.community_id = :c ORDER BY 1 LIMIT 1",
+                           c=community_id)[0]
     with engine.begin() as conn:
         meeting_id = conn.execute(sa.text(
             "INSERT INTO meeting (venue_id, platform, held_on, title, attendee_count) "
@@ -52,14 +54,17 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
         window[GridMap.mapName()].eachLayer(l => {{ if (l.feature && l.feature.geometry.type === 'Point'
             && l.feature.properties.id === {issue_id}) found = l; }});
         if (found) {{ found.openPopup(); return true; }} return false; }})()""", timeout=15_000)
-    steps = [("topic", {}), ("notice", {}), ("consult", {"input[name=meeting_id]": str(meeting_id)}),
+    steps = [("topic", {}), ("notice", {}), ("consult", {"select[name=meeting_id]": str(meeting_id)}),
              ("implement", {}), ("publish", {"textarea[name=result]": "已修复路面 30 米"}),
              ("feedback", {}), ("closed", {})]
     for stage, fields in steps:
         button = f".gm-step button[value={stage}]"
         page.wait_for_selector(button, timeout=10_000)
         for selector, value in fields.items():
-            page.fill(f".gm-step {selector}", value)
+            if selector.startswith("select"):  # the community's recent meetings, newest first
+                page.select_option(f".gm-step {selector}", value)
+            else:
+                page.fill(f".gm-step {selector}", value)
         page.click(button)
         page.wait_for_selector(f".gm-done[data-stage={stage}]", timeout=10_000)
     assert q(engine, "SELECT stage, result, satisfaction FROM issue WHERE id = :i", i=issue_id)[0] == \

@@ -62,8 +62,17 @@ var Workflow = (function () {
   }
 
   // The step form: what the next stage needs (a meeting, the result, the satisfaction).
-  function stepFields(next) {
-    if (next === "consult") return "<label>" + esc(S("meetingId")) + " <input name='meeting_id' type='number' required></label>";
+  // The consult step links a meeting: one of the community's recent meetings, or its number.
+  function meetingField(issue) {
+    var recent = issue.recent_meetings || [];
+    if (!recent.length) return "<label>" + esc(S("meetingId")) + " <input name='meeting_id' type='number' required></label>";
+    return "<label>" + esc(S("meetingId")) + " <select name='meeting_id' required>" + recent.map(function (m) {
+      return "<option value='" + esc(m.id) + "'>" + esc(m.held_on) + " " + esc(m.title) + "（" + esc(m.venue) + "）</option>";
+    }).join("") + "</select></label>";
+  }
+
+  function stepFields(next, issue) {
+    if (next === "consult") return meetingField(issue);
     if (next === "publish") return "<label>" + esc(S("result")) + " <textarea name='result' rows='2' required></textarea></label>";
     if (next === "feedback") return "<label>" + esc(S("satisfaction")) + " <select name='satisfaction'>" +
       "<option value='satisfied'>满意</option><option value='mostly_satisfied'>基本满意</option>" +
@@ -82,7 +91,7 @@ var Workflow = (function () {
         "<p>" + esc(i.description) + "</p>" +
         (i.reporter_name ? "<p>" + esc(S("reporter")) + "：" + esc(i.reporter_name) + " " + esc(i.reporter_phone || "") + "</p>" : "");
       if (open && ADVANCERS.indexOf(cfg.user.role) >= 0) {
-        html += "<form class='gm-step'>" + stepFields(next) +
+        html += "<form class='gm-step'>" + stepFields(next, i) +
           "<label>" + esc(S("note")) + " <input name='note'></label>" +
           "<button type='submit' name='to' value='" + esc(next) + "'>→ " + esc(stageName(next)) + "</button>" +
           "<details><summary>" + esc(S("endIssue")) + "</summary>" +
