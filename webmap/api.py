@@ -1,14 +1,16 @@
 """The JSON API of the map: layers as GeoJSON (with ETag), point lookup, popup cards."""
 import datetime as dt
+import functools
 import hashlib
 import time
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from geo.bbox import BBoxError, parse_bbox
-from layers import areas, buildings, compounds, features, issues, lookup, venues, version
+from layers import areas, buildings, compounds, db, features, issues, lookup, venues, version
 from webmap import basemaps, modes, viewer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -47,6 +49,15 @@ def bbox_param(max_span=None):
 
 
 def compound_styles(mode, as_of):
+    """(styles, legend) of every compound in ``mode``. The statistics run over all compounds, so
+    the result is shared by every viewer until the data changes or a minute passes (open issues
+    turn overdue with time): each change is computed once per worker, not once per screen."""
+    return _styles(str(db.engine().url), version.current(), int(time.time() // 60), mode, as_of,
+                   str(get_locale()))
+
+
+@functools.lru_cache(maxsize=64)
+def _styles(_database, _version, _minute, mode, as_of, _locale):
     stats = compounds.stats(as_of)
     grid_colors = modes.grid_colors(areas.read(areas.grids())) if mode == "grid" else None
     return modes.styles(mode, stats, grid_colors)
