@@ -193,7 +193,7 @@ def page_config(m, mode, as_of, sample):
             "error": _("加载失败"), "count": _("件"), "reportedOn": _("收集日期"),
             "category": _("类别"), "stage": _("阶段"), "notTopic": _("（尚未确定议题）"),
             "mode": _("着色模式"), "replay": _("历史回放"), "login": _("登录"), "logout": _("退出"),
-            "myArea": _("我的网格"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"),
+            "myArea": _("我的范围"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"),
             "newIssue": _("记录诉求"), "channel": _("收集渠道"), "issueTitle": _("标题"),
             "description": _("描述"), "reporter": _("反映人"), "phone": _("电话"), "photo": _("照片"),
             "submit": _("提交"), "recorded": _("已登记诉求"), "meetingId": _("协商活动编号"),
