@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
-from werkzeug.exceptions import BadRequest, Conflict, NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
 from data.importers.contacts import normalise_phone
 from layers import myarea, roster
@@ -37,23 +37,25 @@ def issue_detail(issue_id):
     return jsonify(found)
 
 
-def _contact_or_404(head_id):
-    try:
-        return roster.contact(head_id, viewer.current().scope_params())
-    except roster.NotFound:
-        raise NotFound(_("没有这个联系人，或不在您的范围内")) from None
+@bp.errorhandler(roster.NotFound)
+def contact_not_found(_exc):
+    return jsonify(error=_("没有这个联系人，或不在您的范围内")), 404
+
+
+@bp.errorhandler(roster.StaleEdit)
+def stale_contact(_exc):
+    return jsonify(error=_("该联系人已被他人修改，请刷新后再试")), 409
 
 
 @bp.get("/api/contacts/<int:head_id>")
 @login_required
 def contact(head_id):
-    return jsonify(_contact_or_404(head_id))
+    return jsonify(roster.contact(head_id, viewer.current().scope_params()))
 
 
 @bp.get("/api/contacts/<int:head_id>/history")
 @login_required
 def contact_history(head_id):
-    _contact_or_404(head_id)
     return jsonify(roster.history(head_id, viewer.current().scope_params()))
 
 
@@ -92,10 +94,6 @@ def _version(body):
     return body["version"]
 
 
-def _stale():
-    raise Conflict(_("该联系人已被他人修改，请刷新后再试"))
-
-
 def _actor():
     return viewer.current().name
 
@@ -104,35 +102,23 @@ def _actor():
 @roles_required(*EDITORS)
 def edit_contact(head_id):
     body = _body()
-    _contact_or_404(head_id)
-    try:
-        return jsonify(roster.edit(head_id, _fields(body, False), _version(body),
-                                   viewer.current().scope_params(), _actor()))
-    except roster.StaleEdit:
-        _stale()
+    return jsonify(roster.edit(head_id, _fields(body, False), _version(body),
+                               viewer.current().scope_params(), _actor()))
 
 
 @bp.post("/api/contacts/<int:head_id>/retire")
 @roles_required(*EDITORS)
 def retire_contact(head_id):
     body = _body()
-    _contact_or_404(head_id)
-    try:
-        return jsonify(roster.retire(head_id, _version(body), viewer.current().scope_params(), _actor()))
-    except roster.StaleEdit:
-        _stale()
+    return jsonify(roster.retire(head_id, _version(body), viewer.current().scope_params(), _actor()))
 
 
 @bp.post("/api/contacts/<int:head_id>/replace")
 @roles_required(*EDITORS)
 def replace_contact(head_id):
     body = _body()
-    _contact_or_404(head_id)
-    fields = _fields(body, True)
-    try:
-        new = roster.replace(head_id, fields, _version(body), viewer.current().scope_params(), _actor())
-    except roster.StaleEdit:
-        _stale()
+    new = roster.replace(head_id, _fields(body, True), _version(body), viewer.current().scope_params(),
+                         _actor())
     return jsonify(new), 201
 
 
