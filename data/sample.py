@@ -20,7 +20,7 @@ from tqdm import tqdm
 from data import sample_names as names
 from data.sample_cases import CASES
 from layers.dashboard import FIGURES_SQL
-from layers import users
+from layers import state, users
 
 SEED = 146
 METRIC_CRS = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres around 上街区
@@ -146,8 +146,12 @@ def build_places(conn, rng, people):
     """Subdistrict → communities → grids → compounds → buildings → units, with the 三长."""
     outline = _to_metric(Polygon(OUTLINE))
     outline_ll = _to_lonlat(outline)
-    sub_id = _insert(conn, _area_sql("subdistrict", ["name", "is_sample"]),
-                     name=names.SUBDISTRICT, is_sample=True, wkt=outline_ll.wkt)
+    # 上街区 is drawn as far as the sample knows it: the outline of its one subdistrict.
+    district_id = _insert(conn, "INSERT INTO district (name, is_sample, geom) VALUES (:name, true, "
+                          "ST_Multi(ST_GeomFromText(:wkt, 4326))) ON CONFLICT (name) DO UPDATE "
+                          "SET name = EXCLUDED.name RETURNING id", name=names.DISTRICT, wkt=outline_ll.wkt)
+    sub_id = _insert(conn, _area_sql("subdistrict", ["district_id", "name", "is_sample"]),
+                     district_id=district_id, name=names.SUBDISTRICT, is_sample=True, wkt=outline_ll.wkt)
     community_seeds = sorted(_seeds(rng, outline, len(names.COMMUNITIES), 700),
                              key=lambda p: (-round(p.y / 900), p.x))
     generic = iter(names.COMPOUND_NAMES)
@@ -504,12 +508,13 @@ def load(eng, progress=True, accounts_file=None):
         conn.info["progress"] = progress
         rng = np.random.default_rng(SEED)
         people = _People(rng)
-        compounds = build_places(conn, rng, people)
-        build_self_governance(conn, rng, compounds)
-        venues = build_venues(conn, rng, compounds)
-        build_deputies(conn, rng, people, venues)
-        specs = build_issues(conn, rng, people, compounds)
-        build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
+        with state.bulk_load(conn):
+            compounds = build_places(conn, rng, people)
+            build_self_governance(conn, rng, compounds)
+            venues = build_venues(conn, rng, compounds)
+            build_deputies(conn, rng, people, venues)
+            specs = build_issues(conn, rng, people, compounds)
+            build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
         accounts = create_demo_accounts(conn, accounts_file)
         conn.execute(sa.text("ANALYZE"))  # fresh statistics for the planner right away
         conn.info["progress"] = False

@@ -1,6 +1,8 @@
 """Names for the sample subdistrict. Communities and compounds named in the source document
 come first; the rest are invented to sound like 上街区. People are invented too."""
 
+CITY = "郑州市"
+DISTRICT = "上街区"
 SUBDISTRICT = "中心路街道"
 
 # (community, number of compounds); 6 × 5 + 8 × 4 = 62 compounds.

@@ -18,7 +18,9 @@ class Viewer:
     user_id: int | None = None
     name: str | None = None
     grid_ids: tuple = ()
-    community_ids: tuple = ()
+    community_ids: tuple = ()       # includes every community of the areas below
+    subdistrict_ids: tuple = ()     # an area given as a whole subdistrict
+    district_ids: tuple = ()        # ... or a whole district
 
     @property
     def scope_all(self):
