@@ -64,14 +64,19 @@ def import_contacts(file):
 @synth_cli.command("city")
 @click.option("--compounds", "n_compounds", type=int, required=True, help="number of compounds (楼院)")
 @click.option("--issues", "n_issues", type=int, required=True, help="number of issues (诉求)")
+@click.option("--districts", "n_districts", type=int,
+              help="number of districts (区) [default: one for every ~15 subdistricts]")
+@click.option("--subdistricts", "n_subdistricts", type=int,
+              help="number of subdistricts (街道) [default: one for every ~250 compounds]")
 @click.option("--seed", type=int, default=1, show_default=True, help="random seed")
 @needs_database
-def synth_city(n_compounds, n_issues, seed):
+def synth_city(n_compounds, n_issues, n_districts, n_subdistricts, seed):
     """Load a synthetic city east of the sample, in one transaction (all or nothing)."""
     from data import synth
 
     try:
-        click.echo(synth.load(db.engine(), n_compounds, n_issues, seed=seed))
+        click.echo(synth.load(db.engine(), n_compounds, n_issues, districts=n_districts,
+                              subdistricts=n_subdistricts, seed=seed))
     except synth.SynthError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
