@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from layers import areas, compounds, exports, features, issues, venues
 from layers.issue_filter import IssueFilter
-from webmap import api, filters, printmap, viewer
+from webmap import api, filters, modes, printmap, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -152,8 +152,9 @@ def _layer_query(layer, who):
     if layer == "grids":
         return areas.grids(scope=scope)
     if layer == "compounds":
-        styles, _legend = api.compound_styles(api.mode_param(), api.as_of_param())
-        return compounds.query(styles, scope=scope)
+        mode, as_of = api.mode_param(), api.as_of_param()
+        style, _legend = modes.style(mode, as_of)
+        return compounds.query(mode, style, scope=scope, as_of=as_of)
     if layer == "issues":
         return issues.query(as_of=api.as_of_param(), scope=scope)
     return venues.venues()

@@ -368,11 +368,11 @@ BEGIN
     PERFORM state_refresh(ids, '{}', '{}');
     RETURN NULL;
 END $$;
-CREATE TRIGGER compound_touch AFTER INSERT OR DELETE OR UPDATE OF community_id, grid_id, geom ON compound
+CREATE TRIGGER compound_touch AFTER INSERT OR DELETE OR UPDATE ON compound
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
-CREATE TRIGGER building_touch AFTER INSERT OR DELETE OR UPDATE OF compound_id ON building
+CREATE TRIGGER building_touch AFTER INSERT OR DELETE OR UPDATE ON building
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
-CREATE TRIGGER unit_touch AFTER INSERT OR DELETE OR UPDATE OF building_id ON unit
+CREATE TRIGGER unit_touch AFTER INSERT OR DELETE OR UPDATE ON unit
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
 CREATE TRIGGER head_touch AFTER INSERT OR DELETE OR UPDATE ON head
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
