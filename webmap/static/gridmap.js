@@ -174,19 +174,16 @@ var GridMap = (function () {
     });
   }
 
+  // Places are looked up on the server (/api/search), so the page holds no index that grows
+  // with the city. An answer that arrives after a newer keystroke is dropped.
   function addSearch() {
     control("topleft", "gm-search", function (div) {
       div.innerHTML = "<input type='search' placeholder='" + esc(S("search")) + "' aria-label='" + esc(S("search")) + "'>" +
         "<ul class='gm-results'></ul>";
-      var input = div.querySelector("input"), results = div.querySelector("ul");
-      input.addEventListener("input", function () {
-        var term = input.value.trim().toLowerCase();
-        if (!term) { results.innerHTML = ""; return; }
-        var hits = cfg.search.filter(function (e) {
-          return e.name.indexOf(term) >= 0 || e.initials.indexOf(term) === 0 || e.pinyin.indexOf(term) === 0;
-        }).slice(0, 8);
+      var input = div.querySelector("input"), results = div.querySelector("ul"), asked = 0, timer = null;
+      function show(hits) {
         results.innerHTML = hits.map(function (e, i) {
-          return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(S(e.kind)) + "</small></li>";
+          return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(e.parent || S(e.kind)) + "</small></li>";
         }).join("");
         Array.prototype.forEach.call(results.children, function (li) {
           li.addEventListener("click", function (e) {
@@ -197,13 +194,36 @@ var GridMap = (function () {
             map.fitBounds(hit.bounds, {maxZoom: 18});
             results.innerHTML = "";
             input.value = hit.name;
-            if (hit.kind === "compound") {
-              var b = L.latLngBounds(hit.bounds);
-              openCompound(hit.id, b.getCenter());
-            }
+            if (hit.kind === "compound") openCompound(hit.id, L.latLngBounds(hit.bounds).getCenter());
           });
         });
+      }
+      input.addEventListener("input", function () {
+        var term = input.value.trim(), ticket = ++asked;
+        clearTimeout(timer);
+        if (!term) { results.innerHTML = ""; return; }
+        timer = setTimeout(function () {
+          fetch("/api/search?q=" + encodeURIComponent(term)).then(function (r) { return r.ok ? r.json() : {results: []}; })
+            .then(function (body) { if (ticket === asked) show((Array.isArray(body) ? body : body.results || []).slice(0, 8)); })
+            .catch(function () { if (ticket === asked) results.innerHTML = ""; });
+        }, 150);
       });
+    });
+  }
+
+  // The heat layer is filled for the area in view only, from cells binned on the server.
+  function refreshHeat() {
+    var heat = window[cfg.heat];
+    if (!heat || !map.hasLayer(heat)) return;
+    var b = map.getBounds();
+    var params = {bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","),
+                  zoom: Math.round(map.getZoom())};
+    if (cfg.asOf) params.as_of = cfg.asOf;
+    fetch("/api/heat?" + new URLSearchParams(params).toString()).then(function (r) { return r.json(); }).then(function (body) {
+      var cells = body.cells || [], top = 1;
+      cells.forEach(function (c) { if (c[2] > top) top = c[2]; });
+      heat.setOptions({max: top});
+      heat.setLatLngs(cells);
     });
   }
 
@@ -268,6 +288,8 @@ var GridMap = (function () {
     map.on("click", function (e) { if (!Workflow.takeClick(e.latlng)) lookup(e.latlng); });
     map.on("locationfound", function (e) { lookup(e.latlng); });
     map.on("moveend", refreshBuildings);
+    map.on("moveend", refreshHeat);
+    map.on("overlayadd", refreshHeat);
     Workflow.start(cfg, map);
     document.documentElement.setAttribute("data-gridmap", "ready");
   }
