@@ -247,6 +247,12 @@ PATHS = {
         "parameters": [_query("lon", "number", "WGS84 longitude", True),
                        _query("lat", "number", "WGS84 latitude", True), "crs"],
         "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
+    "/api/heat": {"get": {
+        "summary": "Open issues in a bbox binned into cells of a few pixels at the zoom, for the heat layer",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [_query("bbox", "string", "minx,miny,maxx,maxy in WGS84", True),
+                       _query("zoom", "integer", "the map's zoom, 0–22 (default 15)"), "as_of"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/compounds/{compound_id}": {"get": {
         "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
         "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id"), "as_of"],
