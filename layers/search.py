@@ -85,16 +85,41 @@ def refresh(conn=None, eng=None, progress=False):
     return len(places)
 
 
-SEARCH = """
-    SELECT kind, id, name, parent, minx, miny, maxx, maxy
-      FROM place_search
-     WHERE (grams @> search_grams(:q) AND strpos(lower(name), lower(:q)) > 0)
-        OR initials LIKE :prefix OR pinyin LIKE :prefix
-     ORDER BY CASE WHEN lower(name) = lower(:q) OR initials = :key OR pinyin = :key THEN 0
-                   WHEN starts_with(lower(name), lower(:q)) OR initials LIKE :prefix OR pinyin LIKE :prefix
-                   THEN 1 ELSE 2 END,
-              array_position(CAST(:kinds AS text[]), kind), char_length(name), name, id
-     LIMIT :limit"""
+# A broad query ("j", "区") matches thousands of places, so the candidates come from small
+# index-ordered scans, each stopping after a few rows: per kind, the first names, initials or
+# pinyin with the query as prefix; then a few names that contain it. Only those are ranked.
+CANDIDATES_PER_SCAN = 10
+CONTAINING = 50
+_COLUMNS = "kind, id, name, parent, initials, pinyin, minx, miny, maxx, maxy"
+
+
+def _prefix_scans(column, parameter):
+    return [f"(SELECT {_COLUMNS} FROM place_search WHERE kind = '{kind}' AND {column} LIKE :{parameter}"
+            f" ORDER BY {column} LIMIT {CANDIDATES_PER_SCAN})" for kind in KINDS]
+
+
+def _search_sql(pinyin):
+    """The search for a query that may be pinyin (only Latin letters and digits) or not."""
+    scans = _prefix_scans("initials", "key_prefix") + _prefix_scans("pinyin", "key_prefix") if pinyin \
+        else _prefix_scans("name", "name_prefix")
+    scans.append(f"(SELECT {_COLUMNS} FROM place_search WHERE grams @> search_grams(lower(:q))"
+                 f" AND strpos(lower(name), lower(:q)) > 0 LIMIT {CONTAINING})")
+    return f"""
+        SELECT DISTINCT kind, id, name, parent, minx, miny, maxx, maxy,
+               CASE WHEN lower(name) = lower(:q) OR initials = :key OR pinyin = :key THEN 0
+                    WHEN name LIKE :name_prefix OR initials LIKE :key_prefix OR pinyin LIKE :key_prefix THEN 1
+                    ELSE 2 END AS tier,
+               array_position(CAST(:kinds AS text[]), kind) AS kind_rank, char_length(name) AS length
+          FROM ({" UNION ALL ".join(scans)}) c
+         ORDER BY tier, kind_rank, length, name, id
+         LIMIT :limit"""
+
+
+SEARCH = {pinyin: _search_sql(pinyin) for pinyin in (True, False)}
+
+
+def _like_prefix(text):
+    return re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
 def search(q, limit=LIMIT):
@@ -104,7 +129,8 @@ def search(q, limit=LIMIT):
     q = q.strip()
     key = re.sub(r"\s+", "", q.lower())
     pinyin = key if key and not _KEY.search(key) else None   # only letters and digits
-    rows = db.rows(SEARCH, {"q": q, "key": pinyin, "prefix": pinyin and pinyin + "%",
-                              "kinds": list(KINDS), "limit": limit})
+    rows = db.rows(SEARCH[pinyin is not None], {
+        "q": q, "key": pinyin, "key_prefix": pinyin and pinyin + "%", "name_prefix": _like_prefix(q),
+        "kinds": list(KINDS), "limit": limit})
     return [{"kind": r["kind"], "id": r["id"], "name": r["name"], "parent": r["parent"],
              "bounds": [[r["miny"], r["minx"]], [r["maxy"], r["maxx"]]]} for r in rows]
