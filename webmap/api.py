@@ -150,3 +150,11 @@ def heat():
         raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name="zoom", value=zoom))
     cell = 360 / 256 / 2 ** zoom * HEAT_CELL_PX
     return jsonify(cells=issues.heat_cells(bbox, cell, as_of_param()))
+
+
+@bp.get("/legend")
+def legend():
+    """The legend of a color mode (for maps drawn from tiles); ``bbox`` bounds a replayed date."""
+    mode, as_of = mode_param(), as_of_param()
+    _style, entries = modes.style(mode, as_of, bbox_param() if as_of else None)
+    return jsonify(mode=mode, legend=entries)

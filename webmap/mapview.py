@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, features, meetings, myarea, venues
+from layers import areas, db, features, meetings, myarea, venues
 from webmap import api, assets, basemaps, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
@@ -26,6 +26,7 @@ POLL_MS = 5_000
 # Above this many compounds the map draws from vector tiles instead of embedding and polling
 # GeoJSON (configurable as TILES_ABOVE): one subdistrict stays as it is, a district or city tiles.
 TILES_ABOVE = 3_000
+VECTORGRID = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 PLATFORM_ICONS = {  # platform → (awesome-markers color, Font Awesome icon)
     "bench_talk": ("green", "chair"),
     "cppcc_consult": ("purple", "handshake"),
@@ -176,6 +177,7 @@ def page_config(m, mode, as_of, built):
         "heat": built["heat"],
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
+        "names": _names(),
         "user": _user_config(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
@@ -197,6 +199,13 @@ def page_config(m, mode, as_of, built):
             "nowAt": _("当前阶段："), "meetings": _("协商活动"), "language": "English" if str(get_locale()) != "en" else "中文",
         },
     }
+
+
+def _names():
+    """Stage and category names by code, in the page's language (tile features carry codes)."""
+    column = "name_en" if str(get_locale()) == "en" else "name_zh"
+    pick = lambda table: {r["code"]: r["name"] for r in db.rows(f"SELECT code, {column} AS name FROM {table}")}
+    return {"stage": pick("stage"), "category": pick("category")}
 
 
 class _Start(MacroElement):
@@ -227,6 +236,10 @@ def index():
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
+    if built["tiled"]:  # after Leaflet (in the head): both extend L as they load
+        root.html.add_child(folium.Element(
+            f'<script src="{assets.vendor_url(VECTORGRID)}"></script>'
+            '<script src="/static/tilelayers.js"></script>'))
     m.add_child(_Start())  # last child: runs after every layer and control exists
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

@@ -271,6 +271,13 @@ PATHS = {
         "responses": {"200": _json({"type": "object", "properties": {
                           "results": {"type": "array", "maxItems": 10, "items": "Place"}}}),
                       "400": "BadRequest"}}},
+    "/api/legend": {"get": {
+        "summary": "The legend of a color mode (colors and labels), for maps drawn from vector tiles",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [{"name": "mode", "in": "query", "description": "Coloring of compounds.",
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       "as_of", _query("bbox", "string", "with as_of: the extent the open mode's classes cover")],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/compounds/{compound_id}": {"get": {
         "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
         "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id"), "as_of"],
