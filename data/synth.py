@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from data import synth_names as names
 from data.sample import GENERIC_ISSUES
-from layers import state
+from layers import search, state
 
 ORIGIN = (113.35, 34.70)            # the south-west corner: east of 上街区, clear of the sample
 CELL_W, CELL_H = 0.0030, 0.0022     # about 275 m × 245 m
@@ -475,8 +475,9 @@ def issue_rows(rng, stages, channels, places, ids, x, y, k, inside, now):
     rated = np.isin(code, ["feedback", "closed"])
     reason = np.array([REASON.get(c, N) for c in code], dtype=object)
     due_text, soon_text = _stamps(due_at), _stamps(due_soon_at)
+    community = places["community"][k // PER_COMMUNITY]
     due_text[no_deadline] = soon_text[no_deadline] = "infinity"
-    issue = [ids, places["community"][k // PER_COMMUNITY], places["grid"][k // PER_GRID],
+    issue = [ids, community, places["grid"][k // PER_GRID],
              _nullable(np.where(inside, places["compound"][k], -1)), title,
              np.array(categories, dtype=object)[category],
              np.array(channels, dtype=object)[rng.integers(len(channels), size=count)],
@@ -485,7 +486,7 @@ def issue_rows(rng, stages, channels, places, ids, x, y, k, inside, now):
              _stamps(closed_at), soon_text, due_text, on_time, _points_ewkb(x, y)]
 
     moved = ~reported
-    event = [np.concatenate([ids, ids[moved]]),
+    event = [np.concatenate([ids, ids[moved]]), np.concatenate([community, community[moved]]),
              np.concatenate([_stamps(reported_at), _stamps(changed_at[moved])]),
              np.concatenate([np.full(count, "网格员", dtype=object), np.full(moved.sum(), "社区工作人员", dtype=object)]),
              np.concatenate([np.full(count, N, dtype=object), stages.previous[s][moved]]),
@@ -497,17 +498,17 @@ def issue_rows(rng, stages, channels, places, ids, x, y, k, inside, now):
 ISSUE_COLUMNS = ["id", "community_id", "grid_id", "compound_id", "title", "category", "channel",
                  "stage", "stage_reason", "result", "satisfaction", "reported_at",
                  "stage_changed_at", "closed_at", "due_soon_at", "due_at", "closed_on_time", "geom"]
-EVENT_COLUMNS = ["id", "issue_id", "at", "actor", "from_stage", "to_stage", "note"]
+EVENT_COLUMNS = ["id", "issue_id", "community_id", "at", "actor", "from_stage", "to_stage", "note"]
 
 
 # loading ------------------------------------------------------------------------------
-# The tables the city is written to. Their foreign keys and secondary indexes are dropped
+# The tables the city is written to (place_search: the search index of its places). Their foreign keys and secondary indexes are dropped
 # for the load and put back at its end (what pg_restore does): COPY then checks no key row
 # by row (~10^7 look-ups at 10^6 issues) and each index is built once by sorting instead
 # of growing a row at a time. Primary keys and unique constraints stay, and re-adding a
 # foreign key checks every row at once, so nothing is loaded unchecked.
 TABLES = ["district", "subdistrict", "community", "grid", "compound", "building", "unit", "head",
-          "self_governance_org", "issue", "issue_event"]
+          "self_governance_org", "place_search", "issue", "issue_event"]
 # Row triggers whose work the loader does itself: the place of each issue (the lattice),
 # its deadlines and on-time flag (issue_rows), the grid colors (Lattice.grid_colors); and
 # the state triggers, which state.bulk_load() already makes return at once (state_rebuild()
@@ -619,6 +620,8 @@ def load(eng, compounds, issues, districts=None, subdistricts=None, seed=1, prog
                     bar.set_description("合成城市：地块")
                     places = build_places(conn, cur, lattice, rng, bar)
                     bar.total = bar.n + issues      # the posts left empty are known now
+                with _phase(timings, "search index"):
+                    search.refresh(conn)
                 with _phase(timings, "issues"):
                     bar.set_description("合成城市：诉求")
                     events = _write_issues(conn, cur, rng, lattice, places, issues, bar, timings)

@@ -43,8 +43,8 @@ CATALOG = """
 SELECT (SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'),
        (SELECT string_agg(d, ';' ORDER BY d) FROM (SELECT concat_ws(' ', conrelid::regclass, conname,
                pg_get_constraintdef(oid)) AS d FROM pg_constraint WHERE connamespace = 'public'::regnamespace) c),
-       (SELECT string_agg(concat_ws(' ', tgrelid::regclass, tgname, tgenabled), ';' ORDER BY tgname)
-          FROM pg_trigger WHERE NOT tgisinternal)"""
+       (SELECT string_agg(d, ';' ORDER BY d) FROM (SELECT concat_ws(' ', tgrelid::regclass, tgname, tgenabled) AS d
+          FROM pg_trigger WHERE NOT tgisinternal) t)"""
 # The state the triggers and state_rebuild() keep, minus the community versions (a new
 # data_version value at each rebuild).
 STATE = """
@@ -91,6 +91,10 @@ def test_the_hierarchy_has_the_counts_asked_for(city):
                                                 GROUP BY subdistrict_id""")}
     assert per_district == {SUBDISTRICTS // DISTRICTS}
     assert per_subdistrict == {communities // SUBDISTRICTS, communities // SUBDISTRICTS + 1}
+    # Every place can be searched for (/api/search).
+    assert q(eng, """SELECT (SELECT count(*) FROM place_search) = (SELECT count(*) FROM district)
+                            + (SELECT count(*) FROM subdistrict) + (SELECT count(*) FROM community)
+                            + (SELECT count(*) FROM grid) + (SELECT count(*) FROM compound)""")[0][0]
     for words in (f"{DISTRICTS} 个区", f"{SUBDISTRICTS} 个街道", f"{communities} 个社区", f"{COMPOUNDS} 个楼院",
                   f"{ISSUES} 件诉求", "秒"):
         assert words in summary
