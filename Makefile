@@ -17,8 +17,9 @@ run: $(SETUP)
 test: $(SETUP) system-test
 	$(VENV)/bin/pytest
 
+# CITY=1: the synthetic city at full scale (50,000 compounds, 10^6 issues).
 bench: $(SETUP)
-	$(PY) -m bench
+	$(PY) -m bench $(if $(CITY),--city)
 
 # Debian packages: installed only when something is missing (apt-get update runs once then).
 system:
