@@ -85,9 +85,11 @@ def main(argv=None):
                             {None: (None, "public"), **accounts})
         rows = cases.measure(bench, place, accounts) + [load] + cases.measure_tiles(bench, place)
         print(f"\n{args.rounds} rounds a row over HTTP/1.1 keep-alive to gunicorn on 127.0.0.1:{server.port}; "
-              f"street bbox {place['bbox']} (around the compound with most open issues, id {place['compound']}).\n"
-              "raw: the read queries the route runs, recorded in-process and replayed on one psycopg2 "
-              "connection with jit off (median); ratio = median / raw. Tiles: raw is the cold tile's queries.")
+              f"street bbox {place['bbox']}\n(a zoom-16 view around the compound with most open issues, "
+              f"id {place['compound']}). raw: the read queries the route runs, recorded in-process and\n"
+              "replayed on one psycopg2 connection with jit off (median); ratio = median / raw. Rounds that ask "
+              "for another\ncompound or tile each are set beside each one's own queries; a cached tile beside "
+              "making it afresh.")
         print_table(rows)
     except Exception:
         if server is not None:
