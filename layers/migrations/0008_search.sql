@@ -37,7 +37,7 @@ CREATE TABLE place_search (
 CREATE INDEX place_search_name_idx ON place_search (kind, name);
 CREATE INDEX place_search_initials_idx ON place_search (kind, initials);
 CREATE INDEX place_search_pinyin_idx ON place_search (kind, pinyin);
-CREATE INDEX place_search_grams_idx ON place_search USING gin (grams) WITH (fastupdate = off);
+CREATE INDEX place_search_grams_idx ON place_search USING gin (grams);
 CREATE INDEX place_search_parent_idx ON place_search (parent_id);
 
 -- TG_ARGV: the parent's table and the column that points to it (none for a district), then
