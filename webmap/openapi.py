@@ -255,6 +255,12 @@ PATHS = {
         "parameters": [_query("lon", "number", "WGS84 longitude", True),
                        _query("lat", "number", "WGS84 latitude", True), "crs"],
         "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
+    "/api/heat": {"get": {
+        "summary": "Open issues in a bbox binned into cells of a few pixels at the zoom, for the heat layer",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [_query("bbox", "string", "minx,miny,maxx,maxy in WGS84", True),
+                       _query("zoom", "integer", "the map's zoom, 0–22 (default 15)"), "as_of"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/search": {"get": {
         "summary": "Places by name or pinyin, for a search box", "tags": ["map"],
         "description": "Districts, subdistricts, communities, compounds and grids whose name contains q, "
@@ -265,6 +271,13 @@ PATHS = {
         "responses": {"200": _json({"type": "object", "properties": {
                           "results": {"type": "array", "maxItems": 10, "items": "Place"}}}),
                       "400": "BadRequest"}}},
+    "/api/legend": {"get": {
+        "summary": "The legend of a color mode (colors and labels), for maps drawn from vector tiles",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [{"name": "mode", "in": "query", "description": "Coloring of compounds.",
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       "as_of", _query("bbox", "string", "with as_of: the extent the open mode's classes cover")],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/compounds/{compound_id}": {"get": {
         "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
         "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id"), "as_of"],
