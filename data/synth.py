@@ -502,13 +502,13 @@ EVENT_COLUMNS = ["id", "issue_id", "community_id", "at", "actor", "from_stage", 
 
 
 # loading ------------------------------------------------------------------------------
-# The tables the city is written to (place_search: the search index of its places). Their foreign keys and secondary indexes are dropped
+# The tables the city is written to. Their foreign keys and secondary indexes are dropped
 # for the load and put back at its end (what pg_restore does): COPY then checks no key row
 # by row (~10^7 look-ups at 10^6 issues) and each index is built once by sorting instead
 # of growing a row at a time. Primary keys and unique constraints stay, and re-adding a
 # foreign key checks every row at once, so nothing is loaded unchecked.
 TABLES = ["district", "subdistrict", "community", "grid", "compound", "building", "unit", "head",
-          "self_governance_org", "place_search", "issue", "issue_event"]
+          "self_governance_org", "issue", "issue_event"]
 # Row triggers whose work the loader does itself: the place of each issue (the lattice),
 # its deadlines and on-time flag (issue_rows), the grid colors (Lattice.grid_colors); and
 # the state triggers, which state.bulk_load() already makes return at once (state_rebuild()
