@@ -17,6 +17,21 @@ from layers.issue_filter import OVERDUE, now
 
 MONTHS = 24
 
+# The seed document's figures over the whole database, counted directly: the sample
+# loader's summary (a dashboard reads them per area, below).
+FIGURES_SQL = """
+SELECT (SELECT count(*) FROM community) AS communities,
+       (SELECT count(*) FROM compound) AS compounds,
+       (SELECT count(*) FROM venue) AS venues,
+       (SELECT count(*) FROM meeting) AS meetings,
+       (SELECT count(*) FROM deputy WHERE kind = 'npc_deputy') AS npc,
+       (SELECT count(*) FROM deputy WHERE kind = 'cppcc_member') AS cppcc,
+       (SELECT count(DISTINCT compound_id) FROM self_governance_org) AS orgs,
+       (SELECT count(*) FROM issue) AS issues,
+       (SELECT count(*) FROM issue JOIN category c ON c.code = issue.category
+         WHERE issue.stage = 'closed' AND c.livelihood) AS resolved
+"""
+
 # ``a`` holds the area's communities with the child area each lies in; ``t`` the tallies
 # summed per child; ``late`` the overdue issues per child.
 DASHBOARD = f"""

@@ -28,19 +28,20 @@ COMMUNITIES = {
                FROM community m WHERE m.id = ANY(CAST(:area_communities AS int[]))""",
 }
 
-# The children of an area (the community itself for a community), with their bounds.
-_BOUNDS = """round(ST_XMin(geom)::numeric, 6) AS minx, round(ST_YMin(geom)::numeric, 6) AS miny,
-             round(ST_XMax(geom)::numeric, 6) AS maxx, round(ST_YMax(geom)::numeric, 6) AS maxy"""
+# The children of an area (a community is its own child).
 CHILDREN = {
-    "city": f"SELECT 'district' AS level, id, name, {_BOUNDS} FROM district ORDER BY id",
-    "district": f"""SELECT 'subdistrict' AS level, id, name, {_BOUNDS} FROM subdistrict
-                     WHERE district_id = :area_id ORDER BY id""",
-    "subdistrict": f"""SELECT 'community' AS level, id, name, {_BOUNDS} FROM community
-                        WHERE subdistrict_id = :area_id ORDER BY id""",
-    "community": f"SELECT 'community' AS level, id, name, {_BOUNDS} FROM community WHERE id = :area_id",
-    MINE: f"""SELECT 'community' AS level, id, name, {_BOUNDS} FROM community
-               WHERE id = ANY(CAST(:area_communities AS int[])) ORDER BY id""",
+    "city": "SELECT 'district' AS level, id, name, geom FROM district",
+    "district": "SELECT 'subdistrict' AS level, id, name, geom FROM subdistrict WHERE district_id = :area_id",
+    "subdistrict": "SELECT 'community' AS level, id, name, geom FROM community WHERE subdistrict_id = :area_id",
+    "community": "SELECT 'community' AS level, id, name, geom FROM community WHERE id = :area_id",
+    MINE: """SELECT 'community' AS level, id, name, geom FROM community
+               WHERE id = ANY(CAST(:area_communities AS int[]))""",
 }
+CHILDREN_BOUNDS = """
+    SELECT level, id, name,
+           round(ST_XMin(geom)::numeric, 6) AS minx, round(ST_YMin(geom)::numeric, 6) AS miny,
+           round(ST_XMax(geom)::numeric, 6) AS maxx, round(ST_YMax(geom)::numeric, 6) AS maxy
+      FROM ({children}) c ORDER BY id"""
 
 # The places above an area and the area itself, from the district down.
 TRAIL = {
@@ -120,7 +121,7 @@ def trail(area):
 
 def children(area):
     """The children of ``area`` with their bounds (a community's is itself), in id order."""
-    return [dict(r) for r in db.rows(CHILDREN[area.level], area.params)]
+    return [dict(r) for r in db.rows(CHILDREN_BOUNDS.format(children=CHILDREN[area.level]), area.params)]
 
 
 def only_child(area):
