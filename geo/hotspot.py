@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 # Cell sizes (metres) a page may ask for; the default suits a subdistrict's streets.
 SIZES = (100, 200, 300, 500, 1000, 2000, 5000)
-DEFAULT_SIZE = 300
+DEFAULT_SIZE = 200
 # At most this many cells over the area's bounds: what a page can draw (a cell is ~200 bytes).
 MAX_CELLS = 2500
 

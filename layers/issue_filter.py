@@ -111,7 +111,7 @@ TALLY = """SELECT coalesce(sum(t.n), 0) FROM issue_tally t
             WHERE {where}"""
 MONTH = "SELECT coalesce(sum(t.n), 0) FROM issue_month t WHERE {where} AND t.month = :since"
 OVERDUE_COUNT = f"SELECT count(*) FROM issue i WHERE {{where}} AND {OVERDUE}"
-BOUNDED_COUNT = f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {{where}} LIMIT {COUNT_CAP + 1}) x"
+BOUNDED_COUNT = f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {{where}} LIMIT :cap + 1) x"
 
 
 def _whole_month(f):
@@ -159,7 +159,7 @@ def count(f, conn=None):
                 return closed + _overdue(f, conn), True
             return closed + _tally(IssueFilter(area=f.area, stage="open"), conn) - _overdue(f, conn), True
         clause, params = where(f)
-        n = db.scalar(BOUNDED_COUNT.format(where=clause), params, conn=conn)
+        n = db.scalar(BOUNDED_COUNT.format(where=clause), dict(params, cap=COUNT_CAP), conn=conn)
         return min(n, COUNT_CAP), n <= COUNT_CAP
 
 

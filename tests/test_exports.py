@@ -83,7 +83,8 @@ def test_the_ledger_as_xlsx_opens_with_a_bold_frozen_filtered_header(app, people
 def test_the_ledger_has_the_issues_of_the_issue_list_for_the_same_filters(app, engine, people):
     client = client_for(app)
     community = q(engine, "SELECT id FROM community WHERE name = '汇丰社区'")[0][0]
-    for query in ("", f"?community={community}&stage=open", "?overdue=1", "?category=road&month=2024-01"):
+    for query in ("", f"?area=community:{community}&stage=open", "?overdue=1", "?category=road&month=2024-01",
+                  "?channel=phone&stage=closed"):
         listed = re.search(r'data-total="(\d+)"', client.get(f"/issues{query}").get_data(as_text=True))
         _header, rows = csv_rows(client.get(f"/export/issues.csv{query}"))
         assert len(rows) == int(listed.group(1)), query
