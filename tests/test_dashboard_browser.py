@@ -66,6 +66,23 @@ def test_a_headline_number_leads_to_its_issues(page):
     assert page.problems == []
 
 
+def test_a_child_area_drills_down_and_the_trail_leads_back(page):
+    open_dashboard(page)
+    link = page.locator("nav.drill a.child").nth(1)
+    name = link.inner_text()
+    with page.expect_navigation():
+        link.click()
+    page.wait_for_function(DASHBOARD_READY, timeout=15_000)
+    assert "area=community:" in page.url
+    assert page.inner_text("h1").startswith(name) and page.inner_text("nav.drill .trail b") == name
+    assert page.locator("#chart-communities canvas").count() >= 1
+    with page.expect_navigation():
+        page.locator("nav.drill .trail a", has_text="中心路街道").click()
+    page.wait_for_function(DASHBOARD_READY, timeout=15_000)
+    assert page.locator("nav.drill a.child").count() == 14
+    assert page.problems == []
+
+
 def open_hotspots(page, query=""):
     page.goto(f"{page.base}/hotspots{query}")
     page.wait_for_function(HOTSPOTS_READY, timeout=15_000)

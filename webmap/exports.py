@@ -29,6 +29,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from layers import areas, compounds, exports, features, issues, venues
+from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
 from webmap import api, extent, filters, printmap, viewer
 from webmap.auth import roles_required
@@ -268,7 +269,7 @@ def community_report(community_id):
     figures = exports.community_figures(community_id, en=en)
     if figures is None:
         abort(404, description=_("没有这个社区：%(id)s", id=community_id))
-    open_issues = exports.ledger(IssueFilter(community=community_id, stage="open"), who.scope_params(),
+    open_issues = exports.ledger(IssueFilter(area=Area("community", community_id), stage="open"), who.scope_params(),
                                  reporters=False, en=en)
     # The print's own sheet and drawing (it takes the render lock itself, so before ours).
     sheet = printmap.sheet(api.mode_param(), None, areas.read(areas.communities()), figures["name"])
