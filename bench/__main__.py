@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import sqlalchemy as sa
+from shapely.geometry import shape
 
 from app import create_app
 from data import sample, synth
@@ -121,16 +122,19 @@ def city_rows(app, eng, conn):
 
 
 def hotspot_rows(conn):
-    """Binning into H3 cells and Gi* (geo.hotspot only): the sample's issues, then synthetic
-    points drawn uniformly in the subdistrict's bounding box."""
-    lon, lat, area, bounds = conn.execute(sa.text("""
+    """Binning into square cells and Gi* (geo.hotspot only; the app counts the cells in
+    PostGIS): the sample's issues, then synthetic points drawn uniformly in the
+    subdistrict's bounds."""
+    lon, lat, area = conn.execute(sa.text("""
         SELECT (SELECT array_agg(ST_X(geom)) FROM issue), (SELECT array_agg(ST_Y(geom)) FROM issue),
-               ST_AsGeoJSON(ST_Union(geom))::json, ARRAY[ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
-               ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))] FROM subdistrict""")).one()
-    cells = hotspot.area_cells(area, hotspot.DEFAULT_RESOLUTION)
-    run = lambda x, y: lambda: hotspot.hotspots(x, y, hotspot.DEFAULT_RESOLUTION, cells)
+               ST_AsGeoJSON(ST_Union(geom))::json FROM subdistrict""")).one()
+    outline = shape(area)
+    grid = hotspot.Grid.over(outline.bounds, hotspot.DEFAULT_SIZE)
+    cells = hotspot.area_cells(outline, grid, outline.bounds)
+    run = lambda x, y: lambda: hotspot.hotspots(*hotspot.bin_points(x, y, grid), cells)
     rows = [(f"hotspot Gi*, sample ({len(lon)} issues)", timed(run(lon, lat)), None, None)]
     rng = np.random.default_rng(146)
+    bounds = outline.bounds
     for n, rounds in ((10**5, 10), (10**6, 3)):
         x, y = rng.uniform(bounds[0], bounds[2], n), rng.uniform(bounds[1], bounds[3], n)
         rows.append((f"hotspot Gi*, {n:.0e} synthetic points", timed(run(x, y), rounds=rounds), None, None))
