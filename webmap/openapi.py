@@ -167,7 +167,8 @@ ISSUE_FILTERS = {
     "to": ("date", "Issues reported on or before this day."),
     "month": ("string", "YYYY-MM; overrides from/to."),
     "category": ("string", "A category code."), "channel": ("string", "A channel code."),
-    "stage": ("string", "open, or a stage code."), "community": ("integer", "A community id."),
+    "stage": ("string", "open, or a stage code."),
+    "area": ("string", "city, district:ID, subdistrict:ID or community:ID; by default the viewer's area."),
     "compound": ("integer", "A compound id."), "platform": ("string", "A consultation platform code."),
     "overdue": ("string", "0 or 1."), "livelihood": ("string", "0 or 1."), "on_time": ("string", "0 or 1."),
 }
@@ -327,12 +328,13 @@ PATHS = {
         "summary": "Categories, channels, stages, platforms and venues for forms", "tags": ["issues"],
         "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
     "/api/dashboard.json": {"get": {
-        "summary": "The dashboard's figures and chart series, each with its issue-list link",
-        "tags": ["dashboard"], "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
+        "summary": "The dashboard's figures and chart series of an area, each with its issue-list link",
+        "tags": ["dashboard"], "parameters": ["filter_area", "lang"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/hotspots.geojson": {"get": {
-        "summary": "Gi* hotspot cells (H3) with DBSCAN clusters of recent issues", "tags": ["dashboard"],
-        "parameters": ISSUE_FILTER_PARAMS + [
-            _query("resolution", "integer", "H3 resolution."), "crs", "lang"],
+        "summary": "Gi* hotspot cells (squares counted in PostGIS) with DBSCAN clusters of recent issues",
+        "tags": ["dashboard"], "parameters": ISSUE_FILTER_PARAMS + [
+            _query("cell", "integer", "Cell size in metres: 100, 200, 300, 500, 1000, 2000 or 5000."), "crs", "lang"],
         "responses": {"200": {"description": "The cells", "content": {
             "application/geo+json": {"schema": "FeatureCollection"}}}, "400": "BadRequest"}}},
     "/open311/v2/services.{fmt}": {"get": {
