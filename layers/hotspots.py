@@ -14,7 +14,7 @@ import shapely
 
 from geo import hotspot
 from layers import db, features, hierarchy, issues
-from layers.issue_filter import FROM, OVERDUE, where
+from layers.issue_filter import OVERDUE, where
 
 CLUSTER_DAYS = 90        # clusters are of the last 90 days of the window
 CLUSTER_EPS_M = 60       # two issues within 60 m are neighbours …
@@ -29,7 +29,7 @@ BINS = f"""
     WITH b AS (
         SELECT floor((ST_X(i.geom) - :lon0) * :kx / :size)::bigint AS col,
                floor((ST_Y(i.geom) - :lat0) * :ky / :size)::bigint AS row, count(*) AS n
-          FROM {FROM} WHERE {{where}} GROUP BY 1, 2)
+          FROM issue i WHERE {{where}} GROUP BY 1, 2)
     SELECT coalesce(array_agg(col), '{{{{}}}}') AS col, coalesce(array_agg(row), '{{{{}}}}') AS row,
            coalesce(array_agg(n), '{{{{}}}}') AS n FROM b"""
 
@@ -82,7 +82,7 @@ CLUSTERS = f"""
     WITH p AS (
         SELECT i.id, i.compound_id, i.geom,
                ST_ClusterDBSCAN(ST_Scale(i.geom, :kx, :ky), eps := :eps, minpoints := :minpoints) OVER () AS cluster
-          FROM {FROM} WHERE {{where}}),
+          FROM issue i WHERE {{where}}),
     c AS (
         SELECT cluster, count(*) AS issues, ST_Collect(geom) AS points,
                mode() WITHIN GROUP (ORDER BY compound_id) AS compound_id
@@ -115,18 +115,16 @@ def clusters(f, grid):
                                        dict(params, **scale, eps=CLUSTER_EPS_M, minpoints=CLUSTER_MIN_POINTS))
 
 
+# Issues counted per compound first (narrow rows), then the top ones named and placed.
 RANKING = f"""
-    SELECT k.id, k.name, m.name AS community,
-           count(*) AS open, count(*) FILTER (WHERE {OVERDUE}) AS overdue,
+    WITH c AS (
+        SELECT i.compound_id, count(*) AS open, count(*) FILTER (WHERE {OVERDUE}) AS overdue
+          FROM issue i WHERE {{where}} AND i.compound_id IS NOT NULL
+         GROUP BY 1 HAVING {{having}} ORDER BY {{order}}, 1 LIMIT :limit)
+    SELECT k.id, k.name, m.name AS community, c.open, c.overdue,
            ST_XMin(k.geom) AS minx, ST_YMin(k.geom) AS miny, ST_XMax(k.geom) AS maxx, ST_YMax(k.geom) AS maxy
-      FROM {FROM}
-      JOIN compound k ON k.id = i.compound_id
-      JOIN community m ON m.id = k.community_id
-     WHERE {{where}}
-     GROUP BY k.id, m.name
-    HAVING {{having}}
-     ORDER BY {{order}}, k.id
-     LIMIT :limit"""
+      FROM c JOIN compound k ON k.id = c.compound_id JOIN community m ON m.id = k.community_id
+     ORDER BY {{order}}, k.id"""
 
 
 def ranking(f, limit=10):

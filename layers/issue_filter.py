@@ -15,11 +15,13 @@ from layers.scope import PUBLIC, in_scope
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-# Every query here reads issues through this FROM: ``i`` the issue, ``st`` its stage,
-# ``cat`` its category.
+# A query that shows issues reads them through this FROM: ``i`` the issue, ``st`` its stage,
+# ``cat`` its category. The WHERE clause reads ``i`` alone, so that a query that only counts
+# or places issues reads ``issue i`` and nothing more.
 FROM = """issue i
       JOIN stage st ON st.code = i.stage
       JOIN category cat ON cat.code = i.category"""
+LIVELIHOOD = "i.category IN (SELECT code FROM category WHERE livelihood)"
 
 # Overdue at :t: open and past the deadline of its stage (the map's red SLA class). As a
 # condition it reads the partial indexes on due_at; as a column it is false once closed.
@@ -75,7 +77,7 @@ def now():
 
 
 def where(f):
-    """The WHERE clause for ``f`` over ``FROM``, and its parameters (``:t`` is now)."""
+    """The WHERE clause for ``f`` over ``issue i``, and its parameters (``:t`` is now)."""
     clauses, params = [f.area.where("i.community_id")], dict(now(), **f.area.params)
     if f.since is not None:
         clauses.append("i.reported_at >= :since")
@@ -98,7 +100,7 @@ def where(f):
     if f.overdue is not None:
         clauses.append(OVERDUE if f.overdue else f"NOT {OVERDUE_COLUMN}")
     if f.livelihood is not None:
-        clauses.append("cat.livelihood" if f.livelihood else "NOT cat.livelihood")
+        clauses.append(LIVELIHOOD if f.livelihood else f"NOT {LIVELIHOOD}")
     if f.on_time is not None:
         clauses.append(f"{ON_TIME if f.on_time else LATE} IS TRUE")
     return " AND ".join(clauses), params
@@ -112,7 +114,7 @@ TALLY = """SELECT coalesce(sum(t.n), 0) FROM issue_tally t
             WHERE {where}"""
 MONTH = "SELECT coalesce(sum(t.n), 0) FROM issue_month t WHERE {where} AND t.month = :since"
 OVERDUE_COUNT = f"SELECT count(*) FROM issue i WHERE {{where}} AND {OVERDUE}"
-BOUNDED_COUNT = f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {{where}} LIMIT :cap + 1) x"
+BOUNDED_COUNT = "SELECT count(*) FROM (SELECT 1 FROM issue i WHERE {where} LIMIT :cap + 1) x"
 
 
 def _whole_month(f):
@@ -183,10 +185,10 @@ LIST = f"""
       JOIN community m ON m.id = i.community_id
       LEFT JOIN compound c ON c.id = i.compound_id
      ORDER BY i.reported_at DESC, i.id DESC"""
-WALK = f"""SELECT i.id FROM {FROM} WHERE {{where}}
-            ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"""
-FILTER_FIRST = f"""
-    WITH found AS MATERIALIZED (SELECT i.id, i.reported_at FROM {FROM} WHERE {{where}})
+WALK = """SELECT i.id FROM issue i WHERE {where}
+          ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"""
+FILTER_FIRST = """
+    WITH found AS MATERIALIZED (SELECT i.id, i.reported_at FROM issue i WHERE {where})
     SELECT id FROM found ORDER BY reported_at DESC, id DESC LIMIT :limit OFFSET :offset"""
 FEW = 20_000   # matches up to which filtering first is the cheaper way to a page
 
