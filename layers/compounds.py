@@ -1,11 +1,6 @@
 """Compounds: the figures each color mode needs, the layer, and the popup card."""
-import json
-
-import pandas as pd
-import sqlalchemy as sa
-
 from layers import db, features
-from layers.issues import SLA, state_sql, t_params
+from layers.issues import state_sql, t_params
 from layers.scope import PUBLIC, in_scope
 
 # A head is in office at :t when appointed by then and not yet retired.
@@ -24,52 +19,87 @@ MISSING_HEADS = f"""
         WHERE r.level = 'unit' AND NOT EXISTS (
            SELECT 1 FROM head h WHERE h.role = r.code AND h.unit_id = u.id AND {IN_OFFICE}))"""
 
-STATS = """
-    WITH s AS ({state}),
-    open AS (
-        SELECT s.compound_id, count(*) AS open_issues, max({sla}) AS sla
-          FROM s JOIN stage st ON st.code = s.stage AND st.is_open
-         WHERE s.compound_id IS NOT NULL
-         GROUP BY s.compound_id)
-    SELECT c.id, c.name, c.grid_id, c.community_id,
-           coalesce(o.open_issues, 0) AS open_issues, coalesce(o.sla, 0) AS sla,
-           {missing} AS missing_heads,
+# The state the color modes read, as a relation of (compound_id, community_id, open_issues,
+# due_soon_at, due_at, missing_heads, has_org). Now: compound_state, kept by triggers
+# (migration 0006), so coloring a viewport reads only its own rows. At a past moment: replayed
+# from the event log, for the compounds of the bbox only.
+STATE_NOW = """SELECT compound_id, community_id, open_issues, due_soon_at, due_at, missing_heads, has_org
+                 FROM compound_state"""
+STATE_AS_OF = f"""
+    SELECT c.id AS compound_id, c.community_id, coalesce(o.n, 0)::int AS open_issues,
+           o.due_soon_at, o.due_at, {MISSING_HEADS} AS missing_heads,
            EXISTS (SELECT 1 FROM self_governance_org g WHERE g.compound_id = c.id
                     AND (g.founded_on IS NULL OR g.founded_on <= :t)) AS has_org
-      FROM compound c LEFT JOIN open o ON o.compound_id = c.id
-     ORDER BY c.id"""
+      FROM compound c
+      LEFT JOIN LATERAL (
+          SELECT count(*) AS n,
+                 min(e.at + make_interval(days => st.deadline_days) * 0.75) AS due_soon_at,
+                 min(e.at + make_interval(days => st.deadline_days)) AS due_at
+            FROM issue i
+            CROSS JOIN LATERAL (SELECT to_stage, at FROM issue_event e
+                                 WHERE e.issue_id = i.id AND e.at <= :t AND e.kind = 'stage'
+                                 ORDER BY e.at DESC, e.id DESC LIMIT 1) e
+            JOIN stage st ON st.code = e.to_stage AND st.is_open
+           WHERE i.compound_id = c.id AND i.reported_at <= :t) o ON true
+     WHERE {{where}}"""
 
 
-def stats_query(as_of=None):
-    return STATS.format(state=state_sql(as_of), sla=SLA, missing=MISSING_HEADS), t_params(as_of)
+def state(as_of=None, bbox=None):
+    """(SQL, params) of the state relation at ``as_of`` (now when None), for ``bbox``."""
+    if as_of is None:
+        return STATE_NOW, t_params(None)
+    where, params = features.bbox_clause(bbox, "c.geom")
+    return STATE_AS_OF.format(where=where), dict(params, **t_params(as_of))
 
 
-def stats(as_of=None):
-    """One row per compound: open issues, worst SLA state, empty 三长 posts, self-governance."""
-    sql, params = stats_query(as_of)
-    with db.transaction() as conn:
-        return pd.read_sql(sa.text(sql), conn, params=params)
+def open_counts(as_of=None, bbox=None):
+    """The distinct non-zero open-issue counts per compound (what the open mode classes)."""
+    sql, params = state(as_of, bbox)
+    return [r["open_issues"] for r in db.rows(
+        f"SELECT DISTINCT open_issues FROM ({sql}) s WHERE open_issues > 0 ORDER BY 1", params)]
 
+
+def grid_color_count():
+    return db.scalar("SELECT coalesce(max(color), 0) + 1 FROM grid")
+
+
+# The class of a compound in each mode, 0-based, from the state ``s`` at :t; the fill is
+# :colors[class + 1]. Open: 0 for none, else the number of :breaks below the count (capped).
+CLASS = {
+    "open": """CASE WHEN s.open_issues = 0 THEN 0
+                    ELSE 1 + least(cardinality(CAST(:breaks AS int[])) - 1,
+                                   (SELECT count(*) FROM unnest(CAST(:breaks AS int[])) b
+                                     WHERE b < s.open_issues))::int END""",
+    "sla": """CASE WHEN s.open_issues = 0 THEN 0 WHEN s.due_at < :t THEN 3
+                   WHEN s.due_soon_at < :t THEN 2 ELSE 1 END""",
+    "grid": "coalesce(g.color % cardinality(CAST(:colors AS text[])), -1)",
+    "governance": "2 * (s.missing_heads > 0)::int + (NOT s.has_org)::int",
+}
+# What ``cls`` says: the class, except in the grid mode where it is the grid.
+CLS = {"grid": "c.grid_id::text"}
 
 # ``mine`` marks the compounds of a user's own area (not for those who see everything).
 LAYER = f"""
-    SELECT c.id, c.name, m.name AS community, g.name AS grid, s.fill, s.cls, s.open_issues,
-           NOT :scope_all AND {in_scope("c.community_id", "c.grid_id")} AS mine, c.geom
+    SELECT c.id, c.name, m.name AS community, g.name AS grid,
+           coalesce((CAST(:colors AS text[]))[k.k + 1], '#cccccc') AS fill, {{cls}} AS cls,
+           s.open_issues, NOT :scope_all AND {in_scope("c.community_id", "c.grid_id")} AS mine, c.geom
       FROM compound c
+      JOIN ({{state}}) s ON s.community_id = c.community_id AND s.compound_id = c.id
       JOIN community m ON m.id = c.community_id
       LEFT JOIN grid g ON g.id = c.grid_id
-      LEFT JOIN json_to_recordset(CAST(:styles AS json)) AS s(id int, fill text, cls text, open_issues int)
-             ON s.id = c.id
+      CROSS JOIN LATERAL (SELECT {{klass}} AS k) k
      WHERE {{where}}
      ORDER BY c.id"""
 
 
-def query(styles, bbox=None, scope=PUBLIC):
-    """The compound layer with each compound's ``fill`` color and class from ``styles``
-    (a list of {id, fill, cls, open_issues} computed by the color mode)."""
+def query(mode, style, bbox=None, scope=PUBLIC, as_of=None):
+    """The compound layer in ``mode``: each compound's ``fill`` and ``cls`` from the state, with
+    ``style`` the mode's parameters (colors, and breaks for the open mode; webmap.modes)."""
+    state_sql, state_params = state(as_of, bbox)
     where, params = features.bbox_clause(bbox, "c.geom")
-    return LAYER.format(where=where), dict(params, **scope,
-                                           styles=json.dumps(styles, ensure_ascii=False))
+    sql = LAYER.format(state=state_sql, klass=CLASS[mode], cls=CLS.get(mode, "k.k::text"), where=where)
+    return sql, dict(params, **state_params, **scope, breaks=list(style.get("breaks", [])),
+                     colors=list(style["colors"]))
 
 
 # Inside the viewer's area names and phones in full; outside, masked names and no phones.

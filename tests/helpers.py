@@ -39,3 +39,8 @@ def browser_login(page, name, password=PASSWORD, next_path=None):
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def open_issues(engine, compound_id):
+    """Open issues of a compound, as the state kept by the database says (compound_state)."""
+    return q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=compound_id)[0][0]

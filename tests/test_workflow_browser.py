@@ -2,8 +2,7 @@
 the community's 公示 page and its compound's color is back where it was."""
 import sqlalchemy as sa
 
-from layers import compounds
-from tests.helpers import add_user, browser_login, q
+from tests.helpers import add_user, browser_login, q, open_issues
 
 
 def fill_of(page, compound_id):
@@ -23,8 +22,7 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
         meeting_id = conn.execute(sa.text(
             "INSERT INTO meeting (venue_id, platform, held_on, title, attendee_count) "
             "VALUES (:v, :p, current_date, '小板凳恳谈会', 12) RETURNING id"), {"v": venue_id, "p": platform}).scalar()
-    with app.app_context():
-        open_before = int(compounds.stats().set_index("id").loc[compound_id, "open_issues"])
+    open_before = open_issues(engine, compound_id)
 
     browser_login(page, "ui_staff")
     page.wait_for_function("document.documentElement.dataset.workflow === 'ready'")
@@ -75,8 +73,7 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
     # the compound's color is back where it was, live
     page.wait_for_function(f"document.querySelector('path.compound-{compound_id}').getAttribute('fill') === "
                            f"'{colour_before}'", timeout=12_000)
-    with app.app_context():
-        assert int(compounds.stats().set_index("id").loc[compound_id, "open_issues"]) == open_before
+    assert open_issues(engine, compound_id) == open_before
 
     # and it is on the community's 公示 page, without the reporter
     page.goto(f"{page.base}/notice/community/{community_id}")

@@ -1,6 +1,5 @@
 """The JSON API of the map: layers as GeoJSON (with ETag), point lookup, popup cards."""
 import datetime as dt
-import functools
 import hashlib
 import time
 
@@ -48,21 +47,6 @@ def bbox_param(max_span=None):
         raise BadRequest(str(exc)) from None
 
 
-def compound_styles(mode, as_of):
-    """(styles, legend) of every compound in ``mode``. The statistics run over all compounds, so
-    the result is shared by every viewer until the data changes or a minute passes (open issues
-    turn overdue with time): each change is computed once per worker, not once per screen."""
-    return _styles(str(db.engine().url), version.current(), int(time.time() // 60), mode, as_of,
-                   str(get_locale()))
-
-
-@functools.lru_cache(maxsize=64)
-def _styles(_database, _version, _minute, mode, as_of, _locale):
-    stats = compounds.stats(as_of)
-    grid_colors = modes.grid_colors(areas.read(areas.grids())) if mode == "grid" else None
-    return modes.styles(mode, stats, grid_colors)
-
-
 def _geojson(layer, who):
     if layer == "communities":
         return areas.geojson(areas.communities(bbox_param()))
@@ -70,8 +54,8 @@ def _geojson(layer, who):
         return areas.geojson(areas.grids(bbox_param(), who.scope_params()))
     if layer == "compounds":
         mode, as_of, bbox = mode_param(), as_of_param(), bbox_param()
-        styles, legend = compound_styles(mode, as_of)
-        sql, params = compounds.query(styles, bbox, who.scope_params())
+        style, legend = modes.style(mode, as_of, bbox)
+        sql, params = compounds.query(mode, style, bbox, who.scope_params(), as_of)
         return features.feature_collection(sql, params, members={"legend": legend, "mode": mode})
     if layer == "issues":
         as_of, bbox = as_of_param(), bbox_param()
@@ -100,9 +84,13 @@ def layer_geojson(layer):
     if layer not in LAYERS:
         return jsonify(error=_("未知图层：%(value)s", value=layer)), 404
     who = viewer.current()
-    # The minute is part of the tag: an open issue turns overdue as time passes, not only
-    # when a row changes.
-    tag = etag_for(version.current(), layer, request.query_string.decode(), who.cache_key,
+    # What the answer depends on: the versions of the communities in view (a change elsewhere
+    # in the city leaves this tag alone), and the minute, since an open issue turns overdue as
+    # time passes, not only when a row changes.
+    stamp = (version.current() if layer in ("venues", "deputies")
+             else version.of_area(bbox_param(BUILDINGS_MAX_SPAN if layer == "buildings" else None)))
+    tag = etag_for(stamp,
+                   layer, request.query_string.decode(), who.cache_key, str(get_locale()),
                    int(time.time() // 60), current_app.config.get("APP_VERSION", ""))
     if tag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
@@ -143,3 +131,30 @@ def compound_card(compound_id):
     if card is None:
         return jsonify(error=_("没有这个楼院")), 404
     return jsonify(card)
+
+
+HEAT_CELL_PX = 6
+
+
+@bp.get("/heat")
+def heat():
+    """Open issues binned for the heat layer: cells of a few pixels at ``zoom`` in ``bbox``."""
+    bbox = bbox_param()
+    if bbox is None:
+        raise BadRequest(_("热力图需要 bbox 参数"))
+    try:
+        zoom = int(request.args.get("zoom", "15"))
+    except ValueError:
+        raise BadRequest(_("参数 %(name)s 不是数字：%(value)s", name="zoom", value=request.args["zoom"])) from None
+    if not 0 <= zoom <= 22:
+        raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name="zoom", value=zoom))
+    cell = 360 / 256 / 2 ** zoom * HEAT_CELL_PX
+    return jsonify(cells=issues.heat_cells(bbox, cell, as_of_param()))
+
+
+@bp.get("/legend")
+def legend():
+    """The legend of a color mode (for maps drawn from tiles); ``bbox`` bounds a replayed date."""
+    mode, as_of = mode_param(), as_of_param()
+    _style, entries = modes.style(mode, as_of, bbox_param() if as_of else None)
+    return jsonify(mode=mode, legend=entries)

@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from layers import areas, compounds, exports, features, issues, venues
 from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
-from webmap import api, extent, filters, printmap, viewer
+from webmap import api, extent, filters, modes, printmap, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -154,8 +154,9 @@ def _layer_query(layer, who):
     if layer == "grids":
         return areas.grids(scope=scope)
     if layer == "compounds":
-        styles, _legend = api.compound_styles(api.mode_param(), api.as_of_param())
-        return compounds.query(styles, scope=scope)
+        mode, as_of = api.mode_param(), api.as_of_param()
+        style, _legend = modes.style(mode, as_of)
+        return compounds.query(mode, style, scope=scope, as_of=as_of)
     if layer == "issues":
         return issues.query(as_of=api.as_of_param(), scope=scope)
     return venues.venues()

@@ -1,13 +1,16 @@
 """The color modes of the 彩色动态图: how each compound is colored, and the legend.
 
-A mode turns the per-compound figures from ``layers.compounds.stats`` into a fill color and
-a class for each compound, plus the legend entries for the page.
+A mode turns the per-compound state (``layers.compounds``) into a class, a fill color and a
+legend: the colors and class breaks are parameters, the classing itself runs in PostGIS.
 """
+import functools
 import warnings
 
 import mapclassify
 import numpy as np
 from flask_babel import gettext as _
+
+from layers import compounds, db, version
 
 MODES = ("open", "sla", "grid", "governance")
 
@@ -25,65 +28,60 @@ def mode_names():
     return {"open": _("未办结诉求"), "sla": _("办理时限"), "grid": _("网格划分"), "governance": _("三长与自治组织")}
 
 
-def styles(mode, stats, grid_colors=None):
-    """(styles, legend) for ``mode``: styles is a list of {id, fill, cls, open_issues}."""
+def style(mode, as_of=None, bbox=None):
+    """(style, legend) of ``mode``: ``style`` holds the SQL parameters of
+    ``layers.compounds.query`` (the colors by class, and the open mode's class breaks).
+
+    The open mode's breaks depend on every compound's count: now they are read once per data
+    version (one small query) and shared by every viewer and bbox, so panning keeps colors
+    stable; a replayed date classes the compounds of its bbox.
+    """
     if mode == "open":
-        fills, classes, legend = _open(stats["open_issues"].to_numpy())
-    elif mode == "sla":
-        fills = [SLA_COLORS[s] for s in stats["sla"]]
-        classes = [str(s) for s in stats["sla"]]
+        counts = (compounds.open_counts(as_of, bbox) if as_of
+                  else _open_counts_now(str(db.engine().url), version.current()))
+        bins, legend = _open(np.asarray(counts, dtype=int))
+        return {"colors": [CALM] + OPEN_COLORS[:len(bins)], "breaks": bins}, legend
+    if mode == "sla":
         labels = {0: _("无未办结诉求"), 1: _("按时办理"), 2: _("即将到期"), 3: _("已超期")}
         legend = [{"color": SLA_COLORS[k], "label": labels[k]} for k in (3, 2, 1, 0)]
-    elif mode == "grid":
-        fills = [grid_colors.get(g, "#cccccc") for g in stats["grid_id"]]
-        classes = [str(g) for g in stats["grid_id"]]
+        return {"colors": [SLA_COLORS[k] for k in range(4)]}, legend
+    if mode == "grid":
+        colors = GRID_COLORS[:min(len(GRID_COLORS), compounds.grid_color_count())]
         legend = [{"color": c, "label": _("网格（相邻网格颜色不同）") if i == 0 else ""}
-                  for i, c in enumerate(sorted(set(grid_colors.values())))]
-    elif mode == "governance":
-        keys = list(zip(stats["missing_heads"] == 0, stats["has_org"]))
-        fills = [GOVERNANCE[k] for k in keys]
-        classes = [f"{'complete' if a else 'gaps'}-{'org' if b else 'no-org'}" for a, b in keys]
+                  for i, c in enumerate(colors)]
+        return {"colors": colors}, legend
+    if mode == "governance":
         labels = {(True, True): _("三长齐全，有自治组织"), (True, False): _("三长齐全，无自治组织"),
                   (False, True): _("三长缺员，有自治组织"), (False, False): _("三长缺员，无自治组织")}
         legend = [{"color": GOVERNANCE[k], "label": labels[k]} for k in GOVERNANCE]
-    else:
-        raise ValueError(mode)
-    result = [{"id": int(i), "fill": f, "cls": c, "open_issues": int(n)}
-              for i, f, c, n in zip(stats["id"], fills, classes, stats["open_issues"])]
-    return result, legend
+        return {"colors": list(GOVERNANCE.values())}, legend
+    raise ValueError(mode)
 
 
-def _open(counts):
-    """Open issues per compound, classed with Fisher-Jenks breaks; zero is its own calm class.
+@functools.lru_cache(maxsize=8)
+def _open_counts_now(_database, _version):
+    return tuple(compounds.open_counts())
 
-    The breaks are computed on the distinct counts: exact and repeatable (natural breaks
-    samples at random), and fast however many compounds there are.
+
+def _open(distinct):
+    """Class breaks for the distinct non-zero open counts (Fisher-Jenks; zero is its own calm
+    class), and the legend.
+
+    Computed on the distinct counts: exact and repeatable (natural breaks samples at random),
+    and fast however many compounds there are.
     """
-    distinct = np.unique(counts[counts > 0])
     legend = [{"color": CALM, "label": _("0（平稳）")}]
     if distinct.size == 0:
-        return [CALM] * len(counts), ["0"] * len(counts), legend
+        return [], legend
     k = min(len(OPEN_COLORS), distinct.size)
     with warnings.catch_warnings():
         # a few dozen distinct values: mapclassify's hint that Numba would be faster is noise
         warnings.filterwarnings("ignore", message="Numba not installed")
         bins = mapclassify.FisherJenks(distinct, k=k).bins if k > 1 else distinct[-1:]
-    bins = np.unique(bins.astype(int))
+    bins = [int(b) for b in np.unique(bins.astype(int))]
     lower = 1
     for i, upper in enumerate(bins):
         label = f"{lower}" if lower == upper else f"{lower}–{upper}"
         legend.append({"color": OPEN_COLORS[i], "label": label})
         lower = upper + 1
-    index = np.searchsorted(bins, counts, side="left")
-    fills = [CALM if n == 0 else OPEN_COLORS[min(i, len(bins) - 1)] for n, i in zip(counts, index)]
-    classes = ["0" if n == 0 else str(int(i) + 1) for n, i in zip(counts, index)]
-    return fills, classes, legend
-
-
-def grid_colors(grids):
-    """A color per grid id such that touching grids differ (greedy graph coloring)."""
-    if grids.empty:
-        return {}
-    projected = grids.to_crs(4547)  # metres, so the touching test works at street scale
-    index = mapclassify.greedy(projected, strategy="balanced", min_distance=1)
-    return {int(g): GRID_COLORS[int(c) % len(GRID_COLORS)] for g, c in zip(grids["id"], index)}
+    return bins, legend

@@ -227,13 +227,13 @@ def _margins(fig, sheet):
 def sheet(mode, as_of, communities, focus=None):
     """Everything one print needs, read through the layers: the whole subdistrict, or the
     community ``focus`` (a row of ``communities``) with its neighbours for context."""
-    styles, legend = api.compound_styles(mode, as_of)
+    style, legend = modes.style(mode, as_of)
     outline = areas.read(areas.subdistrict())
     name = outline["name"].iloc[0]
     return Sheet(place=f"{name} {focus}" if focus else name, mode_name=modes.mode_names()[mode],
                  day=as_of or issues.today(), sample=bool(outline["is_sample"].any()),
                  outline=outline, communities=communities, grids=areas.read(areas.grids()),
-                 compounds=features.read(*compounds.query(styles)), legend=legend, focus=focus)
+                 compounds=features.read(*compounds.query(mode, style, as_of=as_of)), legend=legend, focus=focus)
 
 
 def _respond(sheet, fmt, ascii_stem):

@@ -337,7 +337,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER issue_state AFTER INSERT OR DELETE OR UPDATE OF
-    stage, category, community_id, grid_id, compound_id, due_at, due_soon_at, closed_on_time, reported_at, title
+    stage, stage_changed_at, closed_at, category, community_id, grid_id, compound_id, geom, due_at, due_soon_at,
+    closed_on_time, reported_at, title
     ON issue FOR EACH ROW EXECUTE FUNCTION issue_state();
 
 -- Changes to places and people recompute the compounds they touch.
@@ -368,11 +369,11 @@ BEGIN
     PERFORM state_refresh(ids, '{}', '{}');
     RETURN NULL;
 END $$;
-CREATE TRIGGER compound_touch AFTER INSERT OR DELETE OR UPDATE OF community_id, grid_id, geom ON compound
+CREATE TRIGGER compound_touch AFTER INSERT OR DELETE OR UPDATE ON compound
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
-CREATE TRIGGER building_touch AFTER INSERT OR DELETE OR UPDATE OF compound_id ON building
+CREATE TRIGGER building_touch AFTER INSERT OR DELETE OR UPDATE ON building
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
-CREATE TRIGGER unit_touch AFTER INSERT OR DELETE OR UPDATE OF building_id ON unit
+CREATE TRIGGER unit_touch AFTER INSERT OR DELETE OR UPDATE ON unit
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
 CREATE TRIGGER head_touch AFTER INSERT OR DELETE OR UPDATE ON head
     FOR EACH ROW EXECUTE FUNCTION compound_touch();
