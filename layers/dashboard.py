@@ -109,8 +109,7 @@ SELECT json_build_object(
                  'code', p.code, 'name', CASE WHEN :en THEN p.name_en ELSE p.name_zh END,
                  'meetings', (SELECT count(*) FROM meetings mt WHERE mt.platform = p.code),
                  'issues', (SELECT count(DISTINCT mi.issue_id) FROM meeting_issue mi
-                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN issue i ON i.id = mi.issue_id
-                              JOIN a ON a.community_id = i.community_id
+                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN a ON a.community_id = mi.community_id
                              WHERE mt.platform = p.code))
                  ORDER BY p.code)
                FROM platform p))"""

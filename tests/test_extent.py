@@ -231,18 +231,31 @@ def test_the_viewer_area_is_the_default(app, engine, second):
         assert total(client, "/issues?area=city") == counts["e_official"]
 
 
-def test_areas_of_districts_and_subdistricts(app, second):
-    """Officials scoped to a district or subdistrict (the hierarchy of the accounts) see that
-    place; several places make their communities."""
+def test_areas_of_districts_and_subdistricts(app, engine, second):
+    """Officials scoped to a district or subdistrict see that place; several places make
+    their communities; grids make the communities they lie in."""
+    east, west = second["communities"]
+    grids = [r[0] for r in q(engine, "SELECT id FROM grid WHERE community_id IN (:e, :w) ORDER BY id", e=east, w=west)]
     with app.app_context():
-        assert hierarchy.viewer_area(districts=[second["district"]]) == Area("district", second["district"])
-        assert hierarchy.viewer_area(subdistricts=[second["subdistrict"]]) == Area("subdistrict", second["subdistrict"])
-        both = hierarchy.viewer_area(districts=[second["district"]], communities=[1])
-        assert both.level == hierarchy.MINE and both.communities == tuple(sorted([1, *second["communities"]]))
-        assert hierarchy.viewer_area() is None
+        assert hierarchy.places_area("district", [second["district"]]) == Area("district", second["district"])
+        assert hierarchy.places_area("subdistrict", [second["subdistrict"]]) == Area("subdistrict", second["subdistrict"])
+        both = hierarchy.places_area("district", [1, second["district"]])
+        assert both.level == hierarchy.MINE and both.communities == tuple(sorted([*range(1, 15), east, west]))
+        assert hierarchy.places_area("grid", grids[:1]) == Area("community", east)
+        assert hierarchy.places_area("grid", grids) == Area(hierarchy.MINE, communities=(east, west))
         assert hierarchy.community_ids("district", second["district"]) == second["communities"]
         assert hierarchy.only_child(Area("district", second["district"])) == Area("subdistrict", second["subdistrict"])
         assert hierarchy.only_child(hierarchy.CITY) is None
+
+
+def test_a_district_official_opens_on_the_district(app, second):
+    add_user(app, "e_district", "official", "测试区")
+    client = login(app.test_client(), "e_district")
+    d = get_json(client, "/api/dashboard.json")
+    # the district of one subdistrict opens on that subdistrict, within it
+    assert (d["area"]["level"], d["area"]["name"]) == ("subdistrict", "测试街道")
+    assert [t["name"] for t in d["area"]["trail"]] == ["郑州市", "测试区", "测试街道"]
+    assert d["figures"]["issues"] == len(TEST_ISSUES)
 
 
 def test_the_issue_list_pages(client, engine, second):
