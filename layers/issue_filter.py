@@ -179,17 +179,17 @@ LIST = f"""
            CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community, c.name AS compound,
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on
-      FROM page JOIN issue i ON i.id = page.id
+      FROM page JOIN issue i ON i.id = page.id AND i.community_id = page.community_id
       JOIN stage st ON st.code = i.stage
       JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id
       LEFT JOIN compound c ON c.id = i.compound_id
      ORDER BY i.reported_at DESC, i.id DESC"""
-WALK = """SELECT i.id FROM issue i WHERE {where}
+WALK = """SELECT i.id, i.community_id FROM issue i WHERE {where}
           ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"""
 FILTER_FIRST = """
-    WITH found AS MATERIALIZED (SELECT i.id, i.reported_at FROM issue i WHERE {where})
-    SELECT id FROM found ORDER BY reported_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+    WITH found AS MATERIALIZED (SELECT i.id, i.community_id, i.reported_at FROM issue i WHERE {where})
+    SELECT id, community_id FROM found ORDER BY reported_at DESC, id DESC LIMIT :limit OFFSET :offset"""
 FEW = 20_000   # matches up to which filtering first is the cheaper way to a page
 
 

@@ -66,12 +66,12 @@ REQUEST = f"""json_build_object(
 # that would build every matching request first.
 REQUESTS = f"""
     WITH page AS (
-        SELECT i.id, i.reported_at FROM issue i
+        SELECT i.id, i.community_id, i.reported_at FROM issue i
          WHERE {{where}}
          ORDER BY i.reported_at DESC, i.id DESC
          LIMIT :limit OFFSET :offset)
     SELECT coalesce(json_agg({REQUEST} ORDER BY p.reported_at DESC, p.id DESC), '[]')::text AS body
-      FROM page p JOIN issue i ON i.id = p.id
+      FROM page p JOIN issue i ON i.id = p.id AND i.community_id = p.community_id
       JOIN stage st ON st.code = i.stage JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id LEFT JOIN compound c ON c.id = i.compound_id"""
 TOTAL = "SELECT count(*) FROM issue i WHERE {where}"
@@ -95,7 +95,7 @@ def requests(*, ids=None, codes=None, since=None, until=None, open_states=None, 
     """(JSON text of one page of requests, newest first; how many match in all).
 
     ``ids`` overrides every other filter, as the spec says. ``open_states`` is the set of
-    ``stage.is_open`` values wanted (open → true, closed → false); None wants both.
+    open-ness values wanted (open → true, closed → false); None wants both.
     """
     where, params = [], {"limit": limit, "offset": offset, "en": en, "identifying": IDENTIFYING_NUMBER}
     if ids is not None:
