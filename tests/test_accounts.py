@@ -348,27 +348,15 @@ def test_an_area_is_expanded_to_its_communities(app, engine, hierarchy):
     assert account("h_whole").community_ids == ()
 
 
-def test_viewer_extent_and_its_bounds(app, engine, hierarchy):
-    from layers import scope
-    from webmap.viewer import PUBLIC, Viewer
+def test_an_area_scopes_officials_and_admins(hierarchy):
+    from webmap.viewer import Viewer
 
-    whole = Viewer("official", 1, "a")
+    whole = Viewer("admin", 1, "a")
     district = Viewer("official", 2, "b", community_ids=(1, 2), district_ids=(7,))
-    staff = Viewer("community_staff", 3, "c", community_ids=(4,))
-    leader = Viewer("grid_leader", 4, "d", grid_ids=(5, 6))
-    assert PUBLIC.extent() == ("city", None) and whole.extent() == ("city", None)
-    assert whole.scope_all and not district.scope_all and district.has_area
-    assert district.extent() == ("district", (7,))
-    assert staff.extent() == ("community", (4,)) and leader.extent() == ("grid", (5, 6))
-    assert len({v.cache_key for v in (whole, district, staff, leader)}) == 4
-    other = q(engine, "SELECT id FROM district WHERE name = '测试区'")[0][0]
-    with app.app_context():
-        city = scope.bounds("city")
-        assert scope.bounds("district", [other]) == [[34.79, 113.40], [34.81, 113.42]]
-        sample = scope.bounds("subdistrict", [q(engine, "SELECT id FROM subdistrict WHERE name = '中心路街道'")[0][0]])
-        assert scope.bounds("grid", []) is None
-    assert city[0][0] <= sample[0][0] and city[1][1] == pytest.approx(113.42)
-    assert 113.26 < sample[0][1] < sample[1][1] < 113.32
+    assert whole.scope_all and whole.has_area
+    assert not district.scope_all and district.has_area
+    assert district.scope_params() == {"scope_all": False, "scope_grids": [], "scope_communities": [1, 2]}
+    assert whole.cache_key != district.cache_key != Viewer("official", 3, "c").cache_key
 
 
 def test_unknown_area_parts_are_named(app, hierarchy):

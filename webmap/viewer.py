@@ -48,21 +48,6 @@ class Viewer:
         # Per user: two users of one role may have different areas.
         return f"{self.role}:{self.user_id}"
 
-    def extent(self):
-        """Where a page opens by default: ``("city", None)`` for the whole installation (the
-        public, and officials and admins without an area), else the viewer's area as
-        ``(level, ids)`` with level ``district``, ``subdistrict``, ``community`` or ``grid``.
-        An area mixing levels opens on its coarsest one. ``layers.scope.bounds`` gives the
-        extent's bounds."""
-        if self.scope_all or not self._named_area:
-            return "city", None
-        # community_ids also holds the communities of the subdistricts and districts, which
-        # come first, so it is the named communities when it is reached.
-        for level, ids in (("district", self.district_ids), ("subdistrict", self.subdistrict_ids),
-                           ("community", self.community_ids), ("grid", self.grid_ids)):
-            if ids:
-                return level, ids
-
 
 PUBLIC = Viewer()
 

@@ -37,13 +37,14 @@ CREATE TABLE place_search (
 CREATE INDEX place_search_name_idx ON place_search (kind, name);
 CREATE INDEX place_search_initials_idx ON place_search (kind, initials);
 CREATE INDEX place_search_pinyin_idx ON place_search (kind, pinyin);
-CREATE INDEX place_search_grams_idx ON place_search USING gin (grams) WITH (fastupdate = off);
+CREATE INDEX place_search_grams_idx ON place_search USING gin (grams);
 CREATE INDEX place_search_parent_idx ON place_search (parent_id);
 
 -- TG_ARGV: the parent's table and the column that points to it (none for a district), then
 -- the kinds whose parent this table is.
 CREATE FUNCTION place_search_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    this_kind text := TG_TABLE_NAME;   -- as text: a "name" would keep the index out of use
     parent_table text := nullif(TG_ARGV[0], '');
     parent_column text := nullif(TG_ARGV[1], '');
     children text[] := TG_ARGV[2:];
@@ -51,11 +52,11 @@ DECLARE
     new_parent_name text;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        DELETE FROM place_search WHERE kind = TG_TABLE_NAME AND id = OLD.id;
+        DELETE FROM place_search WHERE kind = this_kind AND id = OLD.id;
         RETURN NULL;
     END IF;
     IF NEW.name IS DISTINCT FROM OLD.name THEN
-        DELETE FROM place_search WHERE kind = TG_TABLE_NAME AND id = OLD.id;
+        DELETE FROM place_search WHERE kind = this_kind AND id = OLD.id;
         UPDATE place_search SET parent = NEW.name WHERE parent_id = NEW.id AND kind = ANY(children);
     END IF;
     IF parent_table IS NOT NULL THEN
@@ -65,13 +66,13 @@ BEGIN
     UPDATE place_search
        SET parent_id = new_parent, parent = new_parent_name,
            minx = ST_XMin(NEW.geom), miny = ST_YMin(NEW.geom), maxx = ST_XMax(NEW.geom), maxy = ST_YMax(NEW.geom)
-     WHERE kind = TG_TABLE_NAME AND id = NEW.id;
+     WHERE kind = this_kind AND id = NEW.id;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION place_search_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM place_search WHERE kind = TG_TABLE_NAME;
+    DELETE FROM place_search WHERE kind = TG_TABLE_NAME::text;
     RETURN NULL;
 END $$;
 
