@@ -138,22 +138,28 @@ def outline(area):
     return db.scalar(f"SELECT ST_AsGeoJSON(g, 6)::json FROM ({OUTLINE[area.level]}) x(g)", area.params)
 
 
-# The communities of several places of one level (a grid's is the community it lies in).
-PLACES_COMMUNITIES = {
-    "district": """SELECT m.id FROM community m JOIN subdistrict s ON s.id = m.subdistrict_id
-                    WHERE s.district_id = ANY(CAST(:ids AS int[]))""",
-    "subdistrict": "SELECT m.id FROM community m WHERE m.subdistrict_id = ANY(CAST(:ids AS int[]))",
-    "community": "SELECT m.id FROM community m WHERE m.id = ANY(CAST(:ids AS int[]))",
-    "grid": "SELECT g.community_id FROM grid g WHERE g.id = ANY(CAST(:ids AS int[]))",
-}
+# The communities of a viewer's areas: every community of their districts and subdistricts,
+# their communities, and the communities of their grids.
+VIEWER_COMMUNITIES = """
+    SELECT coalesce(array_agg(m.id ORDER BY m.id), '{}') FROM community m
+     WHERE m.id = ANY(CAST(:communities AS int[]))
+        OR m.subdistrict_id = ANY(CAST(:subdistricts AS int[]))
+        OR m.subdistrict_id IN (SELECT id FROM subdistrict WHERE district_id = ANY(CAST(:districts AS int[])))
+        OR m.id IN (SELECT community_id FROM grid WHERE id = ANY(CAST(:grids AS int[])))"""
 
 
-def places_area(level, ids):
-    """The area of the places ``ids`` of one level (``webmap.viewer.Viewer.extent``): the
-    place itself when there is one, else their communities (a grid leader's grids count as
-    their communities, since the figures are kept per community)."""
-    if level != "grid" and len(ids) == 1:
-        return Area(level, ids[0])
-    communities = db.scalar(f"SELECT coalesce(array_agg(DISTINCT c ORDER BY c), '{{}}') "
-                            f"FROM ({PLACES_COMMUNITIES[level]}) x(c)", {"ids": list(ids)})
-    return Area("community", communities[0]) if len(communities) == 1 else Area(MINE, communities=tuple(communities))
+def viewer_area(*, districts=(), subdistricts=(), communities=(), grids=()):
+    """The area of a viewer whose areas are these districts, subdistricts, communities and
+    grids (ids): the one place they make up, else their communities (a grid leader's grids
+    count as their communities, as the figures are kept per community); None when they have
+    no area."""
+    places = [("district", i) for i in districts] + [("subdistrict", i) for i in subdistricts]
+    ids = db.scalar(VIEWER_COMMUNITIES, {"districts": list(districts), "subdistricts": list(subdistricts),
+                                         "communities": list(communities), "grids": list(grids)})
+    if not ids:
+        return None
+    if not places and len(ids) == 1:
+        return Area("community", ids[0])
+    if len(places) == 1 and len(community_ids(*places[0])) == len(ids):
+        return Area(*places[0])
+    return Area(MINE, communities=tuple(ids))

@@ -237,12 +237,15 @@ def test_areas_of_districts_and_subdistricts(app, engine, second):
     east, west = second["communities"]
     grids = [r[0] for r in q(engine, "SELECT id FROM grid WHERE community_id IN (:e, :w) ORDER BY id", e=east, w=west)]
     with app.app_context():
-        assert hierarchy.places_area("district", [second["district"]]) == Area("district", second["district"])
-        assert hierarchy.places_area("subdistrict", [second["subdistrict"]]) == Area("subdistrict", second["subdistrict"])
-        both = hierarchy.places_area("district", [1, second["district"]])
+        assert hierarchy.viewer_area(districts=[second["district"]]) == Area("district", second["district"])
+        assert hierarchy.viewer_area(subdistricts=[second["subdistrict"]]) == Area("subdistrict", second["subdistrict"])
+        both = hierarchy.viewer_area(districts=[1, second["district"]])
         assert both.level == hierarchy.MINE and both.communities == tuple(sorted([*range(1, 15), east, west]))
-        assert hierarchy.places_area("grid", grids[:1]) == Area("community", east)
-        assert hierarchy.places_area("grid", grids) == Area(hierarchy.MINE, communities=(east, west))
+        mixed = hierarchy.viewer_area(districts=[second["district"]], communities=[1])
+        assert mixed == Area(hierarchy.MINE, communities=(1, east, west))
+        assert hierarchy.viewer_area(grids=grids[:1]) == Area("community", east)
+        assert hierarchy.viewer_area(grids=grids) == Area(hierarchy.MINE, communities=(east, west))
+        assert hierarchy.viewer_area() is None
         assert hierarchy.community_ids("district", second["district"]) == second["communities"]
         assert hierarchy.only_child(Area("district", second["district"])) == Area("subdistrict", second["subdistrict"])
         assert hierarchy.only_child(hierarchy.CITY) is None

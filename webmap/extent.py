@@ -52,9 +52,11 @@ def _parse(text):
 
 
 def own_area(who):
-    """The viewer's own area (``Viewer.extent``), or None for the whole installation."""
-    level, ids = who.extent()
-    return None if level == "city" else hierarchy.places_area(level, ids)
+    """The viewer's own area, or None when they have none (the public, a city official)."""
+    if not (who.district_ids or who.subdistrict_ids or who.community_ids or who.grid_ids):
+        return None
+    return hierarchy.viewer_area(districts=who.district_ids, subdistricts=who.subdistrict_ids,
+                                 communities=who.community_ids, grids=who.grid_ids)
 
 
 def _default():
