@@ -138,6 +138,21 @@ def outline(area):
     return db.scalar(f"SELECT ST_AsGeoJSON(g, 6)::json FROM ({OUTLINE[area.level]}) x(g)", area.params)
 
 
+def bounds(area):
+    """(minx, miny, maxx, maxy) of the area."""
+    return tuple(db.rows(f"SELECT ST_XMin(g) AS minx, ST_YMin(g) AS miny, ST_XMax(g) AS maxx, ST_YMax(g) AS maxy"
+                         f" FROM ({OUTLINE[area.level]}) x(g)", area.params)[0].values())
+
+
+def within(select_sql, area):
+    """``select_sql`` (a layer with a ``geom`` column) kept to the features inside the area: a
+    feature whose interior point lies in its outline. Takes ``area.params``."""
+    if area.level == "city":
+        return select_sql
+    return (f"SELECT f.* FROM ({select_sql}) f, ({OUTLINE[area.level]}) o(g)"
+            f" WHERE ST_Intersects(ST_PointOnSurface(f.geom), o.g)")
+
+
 # The communities of a viewer's areas: every community of their districts and subdistricts,
 # their communities, and the communities of their grids.
 VIEWER_COMMUNITIES = """

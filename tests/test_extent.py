@@ -303,3 +303,15 @@ def test_exports_keep_to_the_area(client, engine, second):
     lines = response.data.decode("utf-8-sig").strip().splitlines()
     assert len(lines) - 1 == direct(engine, Area("district", second["district"]))
     assert all(("东测社区" in line or "西测社区" in line) for line in lines[1:])
+
+
+@pytest.mark.parametrize("layer", ["communities", "compounds", "grids", "venues", "issues"])
+def test_layer_exports_keep_to_the_area(client, engine, second, layer):
+    """测试区 holds two communities, each with a grid and a compound, no venue, and its open issues."""
+    district = Area("district", second["district"])
+    expected = {"communities": 2, "compounds": 2, "grids": 2, "venues": 0,
+                "issues": direct(engine, district, "st.is_open")}[layer]
+    body = client.get(f"/export/layers/{layer}.geojson?area={district.key}").get_json()
+    assert len(body["features"]) == expected
+    city = client.get(f"/export/layers/{layer}.geojson?area=city").get_json()
+    assert len(city["features"]) > expected

@@ -28,7 +28,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from layers import areas, compounds, exports, features, issues, venues
+from geo.bbox import BBox
+from layers import areas, compounds, exports, features, hierarchy, issues, venues
 from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
 from webmap import api, extent, filters, modes, printmap, viewer
@@ -146,20 +147,24 @@ def roster(fmt):
     return _table(fmt, _("电子底册"), "roster", header, ([r[k] for k in keys] for r in found))
 
 
-def _layer_query(layer, who):
-    """The map's own query for ``layer`` (SQL, parameters), scoped to ``who`` as the map is."""
+def _layer_query(layer, who, area):
+    """The map's own query for ``layer`` (SQL, parameters), scoped to ``who`` as the map is,
+    kept to ``area`` (its bounds for the index, then its outline)."""
     scope = who.scope_params()
+    box = None if area.level == "city" else BBox(*hierarchy.bounds(area))
     if layer == "communities":
-        return areas.communities()
-    if layer == "grids":
-        return areas.grids(scope=scope)
-    if layer == "compounds":
+        sql, params = areas.communities(box)
+    elif layer == "grids":
+        sql, params = areas.grids(box, scope=scope)
+    elif layer == "compounds":
         mode, as_of = api.mode_param(), api.as_of_param()
         style, _legend = modes.style(mode, as_of)
-        return compounds.query(mode, style, scope=scope, as_of=as_of)
-    if layer == "issues":
-        return issues.query(as_of=api.as_of_param(), scope=scope)
-    return venues.venues()
+        sql, params = compounds.query(mode, style, box, scope=scope, as_of=as_of)
+    elif layer == "issues":
+        sql, params = issues.query(box, as_of=api.as_of_param(), scope=scope)
+    else:
+        sql, params = venues.venues(box)
+    return hierarchy.within(sql, area), {**params, **area.params}
 
 
 def _geopackage(frame, layer):
@@ -177,10 +182,11 @@ def _geopackage(frame, layer):
 
 @bp.get("/layers/<layer>.<any(geojson, gpkg):fmt>")
 def layer(layer, fmt):
-    """A map layer as the viewer's map shows it: no phones, names masked outside the area."""
+    """A map layer of the extent (by default the viewer's area) as the viewer's map shows it:
+    no phones, names masked outside the viewer's area."""
     if layer not in LAYERS:
         abort(404, description=_("未知图层：%(value)s", value=layer))
-    sql, params = _layer_query(layer, viewer.current())
+    sql, params = _layer_query(layer, viewer.current(), extent.current().area)
     day = issues.today().isoformat()
     if fmt == "geojson":
         body, mimetype = features.feature_collection(sql, params), "application/geo+json"
