@@ -305,6 +305,15 @@ def test_exports_keep_to_the_area(client, engine, second):
     assert all(("东测社区" in line or "西测社区" in line) for line in lines[1:])
 
 
+def test_a_ledger_too_large_is_refused_with_a_way_on(client, second, monkeypatch):
+    from layers import exports
+
+    monkeypatch.setattr(exports, "LEDGER_MAX", 5)
+    response = client.get("/export/issues.csv?area=city")
+    assert response.status_code == 400 and "area" in response.get_data(as_text=True)
+    assert client.get(f"/export/issues.csv?area=community:{second['communities'][1]}").status_code == 200
+
+
 @pytest.mark.parametrize("layer", ["communities", "compounds", "grids", "venues", "issues"])
 def test_layer_exports_keep_to_the_area(client, engine, second, layer):
     """测试区 holds two communities, each with a grid and a compound, no venue, and its open issues."""

@@ -27,9 +27,10 @@ from matplotlib.lines import Line2D
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from werkzeug.exceptions import BadRequest
 
 from geo.bbox import BBox
-from layers import areas, compounds, exports, features, hierarchy, issues, venues
+from layers import areas, compounds, db, exports, features, hierarchy, issues, venues
 from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
 from webmap import api, extent, filters, modes, printmap, viewer
@@ -128,7 +129,10 @@ def issue_ledger(fmt):
     extent, by default the viewer's area), all of them."""
     f, who = filters.issue_filter(area=extent.current().area), viewer.current()
     reporters = who.has_area  # the public (and a user with no area) gets no reporter columns
-    found = exports.ledger(f, who.scope_params(), reporters=reporters, en=_english())
+    try:
+        found = exports.ledger(f, who.scope_params(), reporters=reporters, en=_english())
+    except db.TooManyRows:
+        raise BadRequest(_("导出的诉求超过 %(n)s 件：请缩小区域（area）或筛选条件", n=exports.LEDGER_MAX)) from None
     header = [_("编号"), _("标题"), _("类别"), _("渠道"), _("阶段"), _("社区"), _("网格"), _("楼院"),
               _("收集日期"), _("阶段变更日期"), _("是否超期"), _("办理结果"), _("群众评价")]
     if reporters:
