@@ -207,15 +207,18 @@ def test_a_change_in_one_community_changes_only_the_tiles_over_it(client, engine
 
 
 def test_tile_cache_keeps_at_most_its_bytes_dropping_the_least_recently_used():
-    cache = TileCache(10)
+    cache = TileCache(3 * TileCache.OVERHEAD + 10)
     cache.put("a", b"1234")
     cache.put("b", b"1234")
     assert cache.get("a") == b"1234"      # a is now the most recently used
     cache.put("c", b"1234")
     assert cache.get("b") is None and cache.get("a") == b"1234" and cache.get("c") == b"1234"
-    assert cache.size == 8
-    cache.put("big", b"x" * 11)
-    assert cache.get("big") is None and cache.size == 8
+    assert cache.size == 2 * TileCache.OVERHEAD + 8
+    cache.put("big", b"x" * (3 * TileCache.OVERHEAD))
+    assert cache.get("big") is None and cache.size == 2 * TileCache.OVERHEAD + 8
+    for key in range(10):                 # empty tiles take room too
+        cache.put(key, b"")
+    assert len(cache._items) == 3 and cache.size <= cache.limit
 
 
 def test_one_tile_can_hold_several_layers(client, sample):

@@ -98,3 +98,26 @@ def test_issue_cells_carry_their_counts_and_zoom_in_on_a_click(page, engine):
     page.wait_for_function("map.getZoom() === 14")
     assert page.evaluate("clicks") == []
     assert page.problems == []
+
+
+def test_refresh_reloads_the_tiles_and_the_heat_layer_draws_the_cells(page, engine):
+    e = rows(engine, "SELECT ST_X(ST_Centroid(b)) AS lon, ST_Y(ST_Centroid(b)) AS lat "
+                     "FROM (SELECT ST_Extent(geom)::geometry b FROM subdistrict) s")[0]
+    open_page(page, e["lat"], e["lon"], 13)
+    with page.expect_request(lambda r: "/tiles/compounds,issues/13/" in r.url and "v=1" in r.url):
+        page.evaluate("document.body.dataset.loaded = ''; tiles.refresh()")
+    page.wait_for_function("document.body.dataset.loaded === 'yes'")
+    painted = page.evaluate("""new Promise(done => {
+        map.removeLayer(tiles.layer);
+        const heat = TileLayers.heat().layer.addTo(map);
+        heat.on('load', () => {
+          let n = 0;
+          for (const c of document.querySelectorAll('.leaflet-overlay-pane canvas')) {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          }
+          done([n, document.querySelectorAll('.gm-cell-label').length]);
+        });
+    })""")
+    assert painted[0] > 1000 and painted[1] == 0
+    assert page.problems == []

@@ -31,7 +31,10 @@ HEADERS = {"Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding"}
 
 
 class TileCache:
-    """Gzipped tiles by ETag, the least recently used dropped first, at most ``limit`` bytes."""
+    """Gzipped tiles by ETag, the least recently used dropped first, at most ``limit`` bytes
+    (an entry costs its bytes and ``OVERHEAD`` for its key, so empty tiles count too)."""
+
+    OVERHEAD = 128
 
     def __init__(self, limit):
         self.limit, self.size = limit, 0
@@ -45,16 +48,19 @@ class TileCache:
                 self._items.move_to_end(key)
             return data
 
+    def _cost(self, data):
+        return len(data) + self.OVERHEAD
+
     def put(self, key, data):
-        if len(data) > self.limit:
+        if self._cost(data) > self.limit:
             return
         with self._lock:
             old = self._items.pop(key, None)
-            self.size += len(data) - (len(old) if old is not None else 0)
+            self.size += self._cost(data) - (self._cost(old) if old is not None else 0)
             self._items[key] = data
             while self.size > self.limit:
                 _key, dropped = self._items.popitem(last=False)
-                self.size -= len(dropped)
+                self.size -= self._cost(dropped)
 
 
 @bp.record_once
