@@ -10,7 +10,7 @@ from layers import db
 from layers.cli import needs_database
 
 sample_cli = AppGroup("sample", help="The sample subdistrict (示例数据).")
-import_cli = AppGroup("import", help="Import compounds, grids, communities and the 三长 roster.")
+import_cli = AppGroup("import", help="Import areas (districts to compounds) and the 三长 roster.")
 synth_cli = AppGroup("synth", help="A synthetic city for scale tests and benchmarks (合成数据).")
 
 
@@ -39,12 +39,15 @@ def _report(run):
 @click.option("--layer", help="layer name inside a GeoPackage")
 @click.option("--crs", help="source CRS: an EPSG code (4547, EPSG:4490 …) or gcj02")
 @click.option("--encoding", help="text encoding of a Shapefile's .dbf (GBK, UTF-8 …)")
-@click.option("--kind", type=click.Choice(["compound", "grid", "community"]), default="compound",
-              show_default=True, help="what the features are")
+@click.option("--kind", type=click.Choice(["compound", "grid", "community", "subdistrict", "district"]),
+              default="compound", show_default=True,
+              help="what the features are; each goes to the parent named in its 区/街道/社区 column, "
+                   "else to the one that contains it")
 @click.option("--make-valid", is_flag=True, help="repair invalid geometry instead of refusing it")
 @needs_database
 def import_compounds(file, layer, crs, encoding, kind, make_valid):
-    """Compound (or grid/community) polygons from GeoJSON, GeoPackage or a zipped Shapefile."""
+    """Compound (or grid/community/subdistrict/district) polygons from GeoJSON, GeoPackage or a
+    zipped Shapefile."""
     from data.importers.areas import import_areas
 
     _report(lambda: import_areas(db.engine(), file, kind=kind, layer=layer, crs=crs,

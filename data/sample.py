@@ -20,7 +20,7 @@ from tqdm import tqdm
 from data import sample_names as names
 from data.sample_cases import CASES
 from layers.dashboard import FIGURES_SQL
-from layers import state, users
+from layers import search, state, users
 
 SEED = 146
 METRIC_CRS = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres around 上街区
@@ -516,6 +516,7 @@ def load(eng, progress=True, accounts_file=None):
             specs = build_issues(conn, rng, people, compounds)
             build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
         accounts = create_demo_accounts(conn, accounts_file)
+        search.refresh(conn)
         conn.execute(sa.text("ANALYZE"))  # fresh statistics for the planner right away
         conn.info["progress"] = False
     return summary(eng) + "\n" + accounts

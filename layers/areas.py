@@ -1,5 +1,5 @@
 """The area layers that change rarely: the subdistrict outline, communities and grids."""
-from layers import features
+from layers import db, features
 from layers.scope import PUBLIC, in_scope
 
 SUBDISTRICT = """
@@ -47,3 +47,20 @@ def geojson(query):
 def read(query):
     sql, params = query
     return features.read(sql, params)
+
+
+# The whole installation at a glance, in one cheap query: how many compounds (which decides
+# how the map draws them), its bounds and whether it is sample data.
+EXTENT = """
+    SELECT (SELECT count(*) FROM compound) AS compounds,
+           (SELECT coalesce(bool_or(is_sample), false) FROM subdistrict) AS sample,
+           ST_XMin(e) AS minx, ST_YMin(e) AS miny, ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
+      FROM (SELECT ST_Extent(geom) AS e FROM subdistrict) x"""
+
+
+def extent():
+    """{compounds, sample, bounds [[south, west], [north, east]]} of the installation."""
+    r = db.rows(EXTENT)[0]
+    bounds = ([[r["miny"], r["minx"]], [r["maxy"], r["maxx"]]] if r["minx"] is not None
+              else [[34.79, 113.27], [34.83, 113.31]])
+    return {"compounds": r["compounds"], "sample": r["sample"], "bounds": bounds}

@@ -56,7 +56,8 @@ def _refuse(exc):
 @users_cli.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(users.ROLES))
-@click.option("--area", help="网格 (社区/网格) 或社区名称，多个用逗号分隔")
+@click.option("--area", help="区、街道 (区/街道)、社区或网格 (社区/网格)，多个用逗号分隔 "
+                             "(district, subdistrict, community or grid names, comma-separated)")
 @needs_database
 def users_add(name, role, area):
     """Add a user; the password is read from stdin."""

@@ -1,85 +1,107 @@
-"""The dashboard's figures and chart series, counted in PostGIS in one query.
+"""The dashboard's figures and chart series for an area, in one query over the maintained
+state (migration 0006), so its cost grows with the area's communities, never with the
+history of its issues:
 
-Every issue count uses the definitions of ``layers.issue_filter`` (state now, overdue, on
-time, Beijing months), so each number equals the length of the issue list it links to.
+- ``issue_tally`` (community × stage × category × on-time verdict) gives the stages,
+  categories, open, closed, on time and late, and the resolved livelihood issues;
+- ``issue_month`` (community × Beijing month of reporting) gives the monthly series;
+- the partial index on ``issue (community_id, due_at)`` counts the open issues overdue now.
+
+Each count uses the definitions of ``layers.issue_filter`` (overdue: ``due_at < now``; on
+time: closed on time, or open and not overdue), so each number equals the length of the
+issue list it links to.
 """
-import datetime as dt
-
 from layers import db
-from layers.issue_filter import FROM, ON_TIME, OVERDUE
-
-# The seed document's figures (also the sample loader's summary).
-FIGURES_SQL = """
-SELECT (SELECT count(*) FROM community) AS communities,
-       (SELECT count(*) FROM compound) AS compounds,
-       (SELECT count(*) FROM venue) AS venues,
-       (SELECT count(*) FROM meeting) AS meetings,
-       (SELECT count(*) FROM deputy WHERE kind = 'npc_deputy') AS npc,
-       (SELECT count(*) FROM deputy WHERE kind = 'cppcc_member') AS cppcc,
-       (SELECT count(DISTINCT compound_id) FROM self_governance_org) AS orgs,
-       (SELECT count(*) FROM issue) AS issues,
-       (SELECT count(*) FROM issue JOIN category c ON c.code = issue.category
-         WHERE issue.stage = 'closed' AND c.livelihood) AS resolved
-"""
+from layers.hierarchy import CHILDREN
+from layers.issue_filter import OVERDUE, now
 
 MONTHS = 24
 
+# ``a`` holds the area's communities with the child area each lies in; ``t`` the tallies
+# summed per child; ``late`` the overdue issues per child.
 DASHBOARD = f"""
-WITH b AS (
-    SELECT i.id, i.community_id, i.category, s.stage, st.is_open, cat.livelihood,
-           to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month,
-           {OVERDUE} AS overdue, {ON_TIME} AS on_time
-      FROM {FROM}),
-per_community AS (
-    SELECT community_id,
-           count(*) FILTER (WHERE is_open) AS open,
-           count(*) FILTER (WHERE stage = 'closed') AS closed,
-           count(*) FILTER (WHERE on_time) AS on_time,
-           count(*) FILTER (WHERE NOT on_time) AS late
-      FROM b GROUP BY community_id),
+WITH a AS MATERIALIZED ({{communities}}),
+t AS MATERIALIZED (
+    SELECT a.child_id, t.stage, t.category, t.on_time, st.is_open, cat.livelihood, sum(t.n)::int AS n
+      FROM issue_tally t JOIN a ON a.community_id = t.community_id
+      JOIN stage st ON st.code = t.stage JOIN category cat ON cat.code = t.category
+     GROUP BY 1, 2, 3, 4, 5, 6),
+late AS MATERIALIZED (
+    SELECT a.child_id, count(*)::int AS n FROM issue i JOIN a ON a.community_id = i.community_id
+     WHERE {OVERDUE} GROUP BY 1),
+per_child AS (
+    SELECT c.level, c.id, c.name,
+           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.is_open), 0)::int AS open,
+           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.stage = 'closed'), 0)::int AS closed,
+           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.on_time = 1), 0)::int AS closed_on_time,
+           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.on_time = 2), 0)::int AS closed_late,
+           coalesce((SELECT n FROM late WHERE late.child_id = c.id), 0) AS overdue
+      FROM ({{children}}) c),
 months AS (
-    SELECT to_char(g, 'YYYY-MM') AS month
+    SELECT g::date AS month
       FROM generate_series(date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai') - interval '{MONTHS - 1} months',
-                           date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai'), interval '1 month') g)
+                           date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai'), interval '1 month') g),
+venues AS (SELECT v.id FROM venue v JOIN a ON a.community_id = v.community_id),
+meetings AS (SELECT mt.id, mt.platform FROM meeting mt JOIN venues v ON v.id = mt.venue_id),
+deputies AS (SELECT DISTINCT d.id, d.kind FROM deputy d JOIN deputy_community dc ON dc.deputy_id = d.id
+               JOIN a ON a.community_id = dc.community_id)
 SELECT json_build_object(
-  'sample', (SELECT coalesce(bool_or(is_sample), false) FROM subdistrict),
-  'figures', (SELECT row_to_json(f) FROM ({FIGURES_SQL}) f),
-  'open', (SELECT count(*) FROM b WHERE is_open),
-  'overdue', (SELECT count(*) FROM b WHERE overdue),
-  'resolved_livelihood', (SELECT count(*) FROM b WHERE stage = 'closed' AND livelihood),
+  'sample', (SELECT coalesce(bool_or(s.is_sample), false) FROM subdistrict s
+              WHERE s.id IN (SELECT m.subdistrict_id FROM community m JOIN a ON a.community_id = m.id)),
+  'figures', json_build_object(
+      'communities', (SELECT count(*) FROM a),
+      'compounds', (SELECT count(*) FROM compound c JOIN a ON a.community_id = c.community_id),
+      'venues', (SELECT count(*) FROM venues),
+      'meetings', (SELECT count(*) FROM meetings),
+      'npc', (SELECT count(*) FROM deputies WHERE kind = 'npc_deputy'),
+      'cppcc', (SELECT count(*) FROM deputies WHERE kind = 'cppcc_member'),
+      'orgs', (SELECT count(DISTINCT o.compound_id) FROM self_governance_org o
+                 JOIN compound c ON c.id = o.compound_id JOIN a ON a.community_id = c.community_id),
+      'issues', (SELECT coalesce(sum(n), 0) FROM t),
+      'resolved', (SELECT coalesce(sum(n), 0) FROM t WHERE stage = 'closed' AND livelihood)),
+  'open', (SELECT coalesce(sum(n), 0) FROM t WHERE is_open),
+  'overdue', (SELECT coalesce(sum(n), 0) FROM late),
+  'resolved_livelihood', (SELECT coalesce(sum(n), 0) FROM t WHERE stage = 'closed' AND livelihood),
   'stages', (SELECT json_agg(json_build_object(
                  'code', st.code, 'name', CASE WHEN :en THEN st.name_en ELSE st.name_zh END,
-                 'count', (SELECT count(*) FROM b WHERE b.stage = st.code)) ORDER BY st.ordinal)
+                 'count', (SELECT coalesce(sum(n), 0) FROM t WHERE t.stage = st.code)) ORDER BY st.ordinal)
                FROM stage st),
   'months', (SELECT json_agg(json_build_object(
-                 'month', mo.month, 'count', (SELECT count(*) FROM b WHERE b.month = mo.month))
-                 ORDER BY mo.month)
+                 'month', to_char(mo.month, 'YYYY-MM'),
+                 'count', (SELECT coalesce(sum(n.n), 0) FROM issue_month n JOIN a ON a.community_id = n.community_id
+                            WHERE n.month = mo.month)) ORDER BY mo.month)
                FROM months mo),
-  'communities', (SELECT json_agg(json_build_object(
-                 'id', m.id, 'name', m.name, 'open', coalesce(pc.open, 0), 'closed', coalesce(pc.closed, 0),
-                 'on_time', coalesce(pc.on_time, 0), 'late', coalesce(pc.late, 0),
-                 'on_time_rate', round(100.0 * pc.on_time / nullif(pc.on_time + pc.late, 0), 1))
-                 ORDER BY m.id)
-               FROM community m LEFT JOIN per_community pc ON pc.community_id = m.id),
+  'children', (SELECT coalesce(json_agg(json_build_object(
+                 'level', c.level, 'id', c.id, 'name', c.name, 'open', c.open, 'closed', c.closed,
+                 'on_time', c.closed_on_time + c.open - c.overdue, 'late', c.closed_late + c.overdue,
+                 'on_time_rate', round(100.0 * (c.closed_on_time + c.open - c.overdue)
+                                       / nullif(c.closed_on_time + c.closed_late + c.open, 0), 1))
+                 ORDER BY c.id), '[]')
+                 FROM per_child c),
   'categories', (SELECT json_agg(json_build_object(
                  'code', c.code, 'name', CASE WHEN :en THEN c.name_en ELSE c.name_zh END,
-                 'count', (SELECT count(*) FROM b WHERE b.category = c.code)) ORDER BY c.ordinal)
+                 'count', (SELECT coalesce(sum(n), 0) FROM t WHERE t.category = c.code)) ORDER BY c.ordinal)
                FROM category c),
   'platforms', (SELECT json_agg(json_build_object(
                  'code', p.code, 'name', CASE WHEN :en THEN p.name_en ELSE p.name_zh END,
-                 'meetings', (SELECT count(*) FROM meeting mt WHERE mt.platform = p.code),
+                 'meetings', (SELECT count(*) FROM meetings mt WHERE mt.platform = p.code),
                  'issues', (SELECT count(DISTINCT mi.issue_id) FROM meeting_issue mi
-                              JOIN meeting mt ON mt.id = mi.meeting_id WHERE mt.platform = p.code))
+                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN issue i ON i.id = mi.issue_id
+                              JOIN a ON a.community_id = i.community_id
+                             WHERE mt.platform = p.code))
                  ORDER BY p.code)
                FROM platform p))"""
 
 
-def figures(en=False):
-    """Everything the dashboard shows, as one JSON-ready dict.
+def figures(area, en=False):
+    """Everything the dashboard shows for ``area`` (``layers.hierarchy.Area``), as one
+    JSON-ready dict.
 
-    ``figures`` are the seed document's counts; ``stages``, ``months`` (the last 24, Beijing
-    time, by reporting date), ``communities`` (open, closed, on time, late and the on-time
-    rate in %), ``categories`` and ``platforms`` (meetings, and issues linked to them) are
-    the chart series. On time is defined in ``layers.issue_filter.ON_TIME``.
+    ``figures`` are the seed document's counts within the area; ``stages``, ``months`` (the
+    last 24, Beijing time, by reporting date), ``children`` (the area's districts,
+    subdistricts or communities — a community is its own child — with open, closed, on time,
+    late and the on-time rate in %), ``categories`` and ``platforms`` (meetings held in the
+    area, and the area's issues linked to meetings) are the chart series.
     """
-    return db.scalar(DASHBOARD, {"t": dt.datetime.now(dt.timezone.utc), "en": en})
+    sql = DASHBOARD.format(communities=area.communities_sql(), children=CHILDREN[area.level])
+    return db.scalar(sql, dict(now(), **area.params, en=en))

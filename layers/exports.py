@@ -8,7 +8,7 @@ the viewer's area and masked outside it; the roster leaves out every row outside
 import datetime as dt
 
 from layers import db
-from layers.issue_filter import FROM, OVERDUE, where
+from layers.issue_filter import FROM, OVERDUE_COLUMN, where
 from layers.scope import in_scope
 
 ISSUE_IN_SCOPE = in_scope("i.community_id", "i.grid_id")
@@ -19,14 +19,14 @@ REPORTER_COLUMNS = f""",
 
 # A title stays withheld (NULL) until the issue is taken up as a topic, outside the area.
 LEDGER = f"""
-    SELECT i.id, CASE WHEN {ISSUE_IN_SCOPE} OR s.stage <> 'reported' THEN i.title END AS title,
+    SELECT i.id, CASE WHEN {ISSUE_IN_SCOPE} OR i.stage <> 'reported' THEN i.title END AS title,
            CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category_name,
            CASE WHEN :en THEN ch.name_en ELSE ch.name_zh END AS channel_name,
-           s.stage, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name,
+           i.stage, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name,
            m.name AS community, g.name AS grid, c.name AS compound,
            (i.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS reported_on,
-           (s.since AT TIME ZONE 'Asia/Shanghai')::date AS stage_changed_on,
-           {OVERDUE} AS overdue,
+           (i.stage_changed_at AT TIME ZONE 'Asia/Shanghai')::date AS stage_changed_on,
+           {OVERDUE_COLUMN} AS overdue,
            coalesce(i.result, i.stage_reason) AS result, i.satisfaction{{reporters}}
       FROM {FROM}
       JOIN channel ch ON ch.code = i.channel
@@ -73,7 +73,7 @@ def roster(scope, en=False):
 
 # A community's headline figures; "the last 12 months" ends now (Beijing days for meetings).
 FIGURES = f"""
-    WITH b AS (SELECT s.stage, st.is_open, i.closed_at, {OVERDUE} AS overdue
+    WITH b AS (SELECT i.stage, st.is_open, i.closed_at, {OVERDUE_COLUMN} AS overdue
                  FROM {FROM} WHERE i.community_id = :id)
     SELECT m.name,
            (SELECT coalesce(bool_or(is_sample), false) FROM subdistrict) AS sample,

@@ -66,9 +66,29 @@ def query(bbox=None, as_of=None, scope=PUBLIC):
     return sql, dict(params, **scope, **t_params(as_of))
 
 
-def heat_points(as_of=None):
-    """[lat, lon] of the open issues, for the heat-map layer."""
-    sql = f"""WITH s AS ({state_sql(as_of)})
-              SELECT ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon FROM s JOIN issue i ON i.id = s.id
-              JOIN stage st ON st.code = s.stage WHERE st.is_open"""
-    return [[r["lat"], r["lon"]] for r in db.rows(sql, t_params(as_of))]
+# The heat layer: open issues in a bbox, binned into cells of :cell degrees (a few screen
+# pixels at the map's zoom), so its size follows the screen, not the number of issues.
+HEAT_NOW = """
+    SELECT round(ST_Y(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lat,
+           round(ST_X(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lon, count(*) AS n
+      FROM issue WHERE due_at IS NOT NULL AND {where}
+     GROUP BY ST_SnapToGrid(geom, :cell)"""
+HEAT_AS_OF = """
+    WITH s AS ({state})
+    SELECT round(ST_Y(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lat,
+           round(ST_X(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lon, count(*) AS n
+      FROM s JOIN issue i ON i.id = s.id JOIN stage st ON st.code = s.stage
+     WHERE st.is_open AND {where}
+     GROUP BY ST_SnapToGrid(i.geom, :cell)"""
+
+
+def heat_cells(bbox, cell, as_of=None):
+    """[lat, lon, count] of the open issues in ``bbox``, binned into ``cell``-degree cells."""
+    if as_of is None:
+        where, params = features.bbox_clause(bbox, "geom")
+        sql = HEAT_NOW.format(where=where)
+    else:
+        where, params = features.bbox_clause(bbox, "i.geom")
+        sql = HEAT_AS_OF.format(state=STATE_AS_OF, where=where)
+    return [[float(r["lat"]), float(r["lon"]), r["n"]]
+            for r in db.rows(sql, dict(params, cell=cell, **t_params(as_of)), max_rows=50_000)]

@@ -20,10 +20,10 @@ LOOKUP = f"""
                        'phone', CASE WHEN {COMPOUND_FULL} THEN h.phone END) ORDER BY h.id)
               FROM head h JOIN head_role r ON r.code = h.role
              WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads,
-           (SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
-             WHERE i.compound_id = c.id) AS compound_open_issues,
-           (SELECT count(*) FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
-             WHERE i.grid_id = g.id) AS grid_open_issues
+           (SELECT s.open_issues FROM compound_state s
+             WHERE s.community_id = c.community_id AND s.compound_id = c.id) AS compound_open_issues,
+           (SELECT s.open_issues FROM grid_state s
+             WHERE s.community_id = g.community_id AND s.grid_id = g.id) AS grid_open_issues
       FROM p
       JOIN community m ON ST_Covers(m.geom, p.geom)
       LEFT JOIN grid g ON g.community_id = m.id AND ST_Covers(g.geom, p.geom)

@@ -11,3 +11,4 @@ def in_scope(community, grid):
     """SQL that is true when a row with these community and grid columns is in scope."""
     return (f"(:scope_all OR {community} = ANY(CAST(:scope_communities AS int[]))"
             f" OR {grid} = ANY(CAST(:scope_grids AS int[])))")
+

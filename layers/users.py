@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from layers import db
 
 ROLES = ("public", "grid_leader", "community_staff", "deputy", "official", "admin")
+AREA_ROLES = ("grid_leader", "community_staff", "deputy")   # useless without an area
 HASHER = PasswordHasher()
 
 
@@ -28,31 +29,59 @@ class Account:
     name: str
     role: str
     grid_ids: tuple = field(default_factory=tuple)
-    community_ids: tuple = field(default_factory=tuple)
+    community_ids: tuple = field(default_factory=tuple)   # with every community of the two below
+    subdistrict_ids: tuple = field(default_factory=tuple)
+    district_ids: tuple = field(default_factory=tuple)
 
 
 def _sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# An area is a path down the hierarchy: its first name is found at any level, each next one
+# inside the previous (names of districts, subdistricts and communities are unique).
+LEVELS = ("district", "subdistrict", "community", "grid")
+LEVEL_ZH = {"district": "区", "subdistrict": "街道", "community": "社区", "grid": "网格"}
+_PARENT = {"subdistrict": "district_id", "community": "subdistrict_id", "grid": "community_id"}
+_TOP = """
+    SELECT 'district' AS level, id FROM district WHERE name = :n
+    UNION ALL SELECT 'subdistrict', id FROM subdistrict WHERE name = :n
+    UNION ALL SELECT 'community', id FROM community WHERE name = :n"""
+
+
+def _area(conn, part):
+    """One ``--area`` item → (level, id)."""
+    names = [n.strip() for n in part.split("/")]
+    found = db.rows(_TOP, {"n": names[0]}, conn=conn)
+    if not found:
+        raise UserError(f"没有这个区、街道或社区：{names[0]}（网格请写成 社区/网格）"
+                        " (no such district, subdistrict or community)")
+    if len(found) > 1:
+        levels = "、".join(LEVEL_ZH[r["level"]] for r in found)
+        raise UserError(f"“{names[0]}”同时是{levels}的名称，请写出上级，如 区/街道"
+                        " (ambiguous name: write its parent too)")
+    level, place = found[0]["level"], found[0]["id"]
+    for name in names[1:]:
+        if level == LEVELS[-1]:
+            raise UserError(f"网格之下没有更小的范围：{part} (there is nothing below a grid)")
+        child = LEVELS[LEVELS.index(level) + 1]
+        row = db.rows(f"SELECT id FROM {child} WHERE {_PARENT[child]} = :p AND name = :n",
+                      {"p": place, "n": name}, conn=conn)
+        if not row:
+            raise UserError(f"没有这个{LEVEL_ZH[child]}：{part} (no such {child})")
+        level, place = child, row[0]["id"]
+    return level, place
+
+
 def resolve_area(conn, area):
-    """``--area`` text → (grid ids, community ids). Names are separated by commas; a grid is
-    written 社区/网格 (e.g. 汇丰社区/第1网格), a community by its name."""
-    grids, communities = [], []
+    """``--area`` text → {level: [ids]} for the levels of ``LEVELS``. Items are separated by
+    commas; each is a district (上街区), a subdistrict (中心路街道 or 上街区/中心路街道), a
+    community (汇丰社区) or a grid (汇丰社区/第1网格)."""
+    places = {level: [] for level in LEVELS}
     for part in filter(None, (p.strip() for p in (area or "").replace("，", ",").split(","))):
-        if "/" in part:
-            community, grid = part.split("/", 1)
-            row = db.rows("SELECT g.id FROM grid g JOIN community m ON m.id = g.community_id "
-                          "WHERE m.name = :c AND g.name = :g", {"c": community, "g": grid}, conn=conn)
-            if not row:
-                raise UserError(f"没有这个网格：{part}")
-            grids.append(row[0]["id"])
-        else:
-            row = db.rows("SELECT id FROM community WHERE name = :n", {"n": part}, conn=conn)
-            if not row:
-                raise UserError(f"没有这个社区：{part}（网格请写成 社区/网格）")
-            communities.append(row[0]["id"])
-    return grids, communities
+        level, place = _area(conn, part)
+        places[level].append(place)
+    return places
 
 
 def add(name, role, password, area=None, eng=None, conn=None):
@@ -66,17 +95,15 @@ def add(name, role, password, area=None, eng=None, conn=None):
     with db.joined(conn, eng) as conn:
         if db.rows("SELECT 1 FROM app_user WHERE name = :n", {"n": name}, conn=conn):
             raise UserError(f"用户已存在：{name}")
-        grids, communities = resolve_area(conn, area)
-        if role in ("grid_leader", "community_staff", "deputy") and not (grids or communities):
-            raise UserError(f"角色 {role} 需要 --area（网格或社区）")
+        places = resolve_area(conn, area)
+        if role in AREA_ROLES and not any(places.values()):
+            raise UserError(f"角色 {role} 需要 --area（区、街道、社区或网格）")
         user_id = db.scalar("INSERT INTO app_user (name, role, password_hash) VALUES (:n, :r, :h) "
                             "RETURNING id", {"n": name, "r": role, "h": HASHER.hash(password)}, conn=conn)
-        for g in grids:
-            db.execute("INSERT INTO user_area (user_id, grid_id) VALUES (:u, :g)", {"u": user_id, "g": g},
-                      conn=conn)
-        for c in communities:
-            db.execute("INSERT INTO user_area (user_id, community_id) VALUES (:u, :c)",
-                      {"u": user_id, "c": c}, conn=conn)
+        for level, ids in places.items():
+            for place in dict.fromkeys(ids):
+                db.execute(f"INSERT INTO user_area (user_id, {level}_id) VALUES (:u, :p)",
+                           {"u": user_id, "p": place}, conn=conn)
     return user_id
 
 
@@ -126,20 +153,29 @@ def close_session(token):
     db.execute("DELETE FROM user_session WHERE token_hash = :t", {"t": _sha256(token)})
 
 
+# The account with its area. ``community_ids`` holds the communities named directly and every
+# community of its subdistricts and districts, so the scope stays one predicate in SQL
+# (layers/scope.py); subdistrict_ids and district_ids are the areas as named.
 SESSION_ACCOUNT = """
     WITH s AS (
         UPDATE user_session SET last_seen_at = now()
          WHERE token_hash = :t
            AND last_seen_at > now() - make_interval(secs => :idle)
            AND created_at > now() - make_interval(secs => :absolute)
-        RETURNING user_id)
+        RETURNING user_id),
+    u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
+    a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
     SELECT u.id, u.name, u.role,
-           coalesce(array_agg(a.grid_id) FILTER (WHERE a.grid_id IS NOT NULL), '{}') AS grid_ids,
-           coalesce(array_agg(a.community_id) FILTER (WHERE a.community_id IS NOT NULL), '{}')
-               AS community_ids
-      FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled
-      LEFT JOIN user_area a ON a.user_id = u.id
-     GROUP BY u.id"""
+           ARRAY(SELECT grid_id FROM a WHERE grid_id IS NOT NULL ORDER BY 1) AS grid_ids,
+           ARRAY(SELECT community_id FROM a WHERE community_id IS NOT NULL
+                 UNION SELECT m.id FROM a JOIN community m ON m.subdistrict_id = a.subdistrict_id
+                 UNION SELECT m.id FROM a JOIN subdistrict sd ON sd.district_id = a.district_id
+                                         JOIN community m ON m.subdistrict_id = sd.id
+                 ORDER BY 1) AS community_ids,
+           ARRAY(SELECT subdistrict_id FROM a WHERE subdistrict_id IS NOT NULL ORDER BY 1)
+               AS subdistrict_ids,
+           ARRAY(SELECT district_id FROM a WHERE district_id IS NOT NULL ORDER BY 1) AS district_ids
+      FROM u"""
 
 
 def account_for_session(token, idle, absolute):
@@ -150,7 +186,8 @@ def account_for_session(token, idle, absolute):
     if not rows:
         return None
     r = rows[0]
-    return Account(r["id"], r["name"], r["role"], tuple(r["grid_ids"]), tuple(r["community_ids"]))
+    return Account(r["id"], r["name"], r["role"], tuple(r["grid_ids"]), tuple(r["community_ids"]),
+                   tuple(r["subdistrict_ids"]), tuple(r["district_ids"]))
 
 
 def add_api_key(name, eng=None):

@@ -77,11 +77,12 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
         current = issue["stage"]
         if not issue["is_open"]:
             raise WorkflowError(f"诉求已是“{current}”状态，不能再变更")
+        into_community = None
         if to in ENDINGS:
             if not (reason or "").strip():
                 raise WorkflowError("不予受理或合并需要填写理由", 400)
             if to == "merged":
-                _check_merge_target(conn, issue_id, merged_into, scope)
+                into_community = _merge_target_community(conn, issue_id, merged_into, scope)
         elif to != next_stage(current):
             raise WorkflowError(f"不能从“{current}”直接到“{to}”，下一步应为“{next_stage(current)}”")
         if to == "consult":
@@ -93,11 +94,13 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
         db.execute(
             "UPDATE issue SET stage = :to, version = version + 1, stage_changed_at = now(),"
             " stage_reason = coalesce(:reason, stage_reason), merged_into_id = coalesce(:into, merged_into_id),"
+            " merged_into_community_id = coalesce(:into_community, merged_into_community_id),"
             " result = coalesce(:result, result), satisfaction = coalesce(:sat, satisfaction),"
             " closed_at = CASE WHEN :to IN ('closed', 'rejected', 'merged') THEN now() END"
             " WHERE id = :id",
             {"to": to, "reason": reason if to in ENDINGS else None, "into": merged_into,
-             "result": result, "sat": satisfaction, "id": issue_id}, conn=conn)
+             "into_community": into_community, "result": result, "sat": satisfaction,
+             "id": issue_id}, conn=conn)
         db.execute("INSERT INTO issue_event (issue_id, actor, from_stage, to_stage, note, meeting_id)"
                    " VALUES (:i, :a, :f, :t, :n, :m)",
                    {"i": issue_id, "a": actor, "f": current, "t": to, "n": note or reason,
@@ -115,12 +118,16 @@ def _check_meeting(conn, meeting_id):
         raise WorkflowError(f"没有这次协商活动：{meeting_id}", 400)
 
 
-def _check_merge_target(conn, issue_id, merged_into, scope):
+def _merge_target_community(conn, issue_id, merged_into, scope):
+    """The community of the issue to merge into (the second half of the merged_into key,
+    migration 0009), once it is known to be another issue in the viewer's scope."""
     if merged_into is None or merged_into == issue_id:
         raise WorkflowError("合并需要指定另一件诉求", 400)
-    if not db.rows(f"SELECT 1 FROM issue i WHERE i.id = :id AND {IN_SCOPE}",
-                   {"id": merged_into, **scope}, conn=conn):
+    rows = db.rows(f"SELECT i.community_id FROM issue i WHERE i.id = :id AND {IN_SCOPE}",
+                   {"id": merged_into, **scope}, conn=conn)
+    if not rows:
         raise WorkflowError(f"没有这件诉求：{merged_into}", 400)
+    return rows[0]["community_id"]
 
 
 def note(issue_id, kind, text, actor, scope):

@@ -4,10 +4,11 @@ import stat
 import threading
 
 import pytest
+import sqlalchemy as sa
 
 from data import sample
 from layers import users
-from tests.helpers import PASSWORD, csrf_token, login, q
+from tests.helpers import PASSWORD, add_user, csrf_token, login, q
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 
@@ -234,8 +235,14 @@ def test_cli_users_add_reads_the_password_from_stdin(app, engine, accounts):
     assert login(app.test_client(), "t_cli").get("/api/my-area").status_code == 200
     refused = runner.invoke(args=["users", "add", "t_cli2", "--role", "grid_leader", "--area", "没有社区"],
                             input=PASSWORD + "\n")
-    assert refused.exit_code != 0 and "没有这个社区" in refused.output
+    assert refused.exit_code != 0 and "没有这个区、街道或社区：没有社区" in refused.output
+    assert "no such district, subdistrict or community" in refused.output
     assert q(engine, "SELECT count(*) FROM app_user WHERE name = 't_cli2'")[0][0] == 0
+    district = runner.invoke(args=["users", "add", "t_cli3", "--role", "official", "--area", "上街区"],
+                             input=PASSWORD + "\n")
+    assert district.exit_code == 0, district.output
+    assert q(engine, "SELECT d.name FROM user_area a JOIN app_user u ON u.id = a.user_id "
+                     "JOIN district d ON d.id = a.district_id WHERE u.name = 't_cli3'") == [("上街区",)]
 
 
 def test_cli_apikeys_add_prints_the_key_once_and_stores_its_hash(app, engine, accounts):
@@ -247,3 +254,118 @@ def test_cli_apikeys_add_prints_the_key_once_and_stores_its_hash(app, engine, ac
     with app.app_context():
         assert users.api_key_name(key) == "mini-program"
         assert users.api_key_name(key + "x") is None
+
+
+# areas above the community ------------------------------------------------------------
+
+PLACES = """
+    WITH d AS (INSERT INTO district (name, geom) VALUES (:district, ST_Multi(ST_MakeEnvelope(:x, 34.79, :x + 0.02, 34.81, 4326)))
+               ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id),
+         s AS (INSERT INTO subdistrict (district_id, name, geom)
+               SELECT id, :subdistrict, ST_Multi(ST_MakeEnvelope(:x, 34.79, :x + 0.02, 34.81, 4326)) FROM d RETURNING id),
+         m AS (INSERT INTO community (subdistrict_id, name, geom)
+               SELECT id, :community, ST_Multi(ST_MakeEnvelope(:x, 34.79, :x + 0.01, 34.80, 4326)) FROM s RETURNING id),
+         g AS (INSERT INTO grid (community_id, name, leader_name, leader_phone, geom)
+               SELECT id, '第1网格', '郝网格', :leader_phone, ST_Multi(ST_MakeEnvelope(:x, 34.79, :x + 0.01, 34.80, 4326))
+                 FROM m RETURNING id, community_id),
+         c AS (INSERT INTO compound (community_id, grid_id, name, geom)
+               SELECT community_id, id, :compound, ST_Multi(ST_MakeEnvelope(:x + 0.002, 34.792, :x + 0.004, 34.794, 4326))
+                 FROM g RETURNING id)
+    INSERT INTO head (role, name, phone, compound_id)
+    SELECT 'compound_head', '贾楼长', :head_phone, id FROM c RETURNING compound_id, id"""
+
+
+@pytest.fixture(scope="module")
+def hierarchy(app, engine):
+    """Beside the sample 上街区/中心路街道: a second subdistrict 上街区/西郊街道 and a second district
+    测试区/测试街道, each with a community, a grid and a compound whose head has a phone; and an
+    official for each area."""
+    places = {}
+    with engine.begin() as conn:
+        for key, district, subdistrict, community, compound, x, phone in (
+                ("west", "上街区", "西郊街道", "西郊社区", "西郊小区", 113.36, "13800001111"),
+                ("other", "测试区", "测试街道", "测试社区", "测试小区", 113.40, "13800002222")):
+            compound_id, head_id = conn.execute(sa.text(PLACES), dict(
+                district=district, subdistrict=subdistrict, community=community, compound=compound, x=x,
+                leader_phone=phone[:-1] + "0", head_phone=phone)).one()
+            places[key] = {"compound": compound_id, "head": head_id, "phone": phone,
+                           "lon": x + 0.003, "lat": 34.793}
+    sample_head, sample_phone = q(engine, "SELECT h.id, h.phone FROM head h JOIN compound c ON c.id = h.compound_id "
+                                          "JOIN head_role r ON r.code = h.role AND r.level = 'compound' "
+                                          "WHERE h.retired_on IS NULL ORDER BY h.id LIMIT 1")[0]
+    compound_id, lon, lat = q(engine, "SELECT c.id, ST_X(ST_PointOnSurface(c.geom)), ST_Y(ST_PointOnSurface(c.geom)) "
+                                      "FROM compound c JOIN head h ON h.compound_id = c.id WHERE h.id = :h",
+                              h=sample_head)[0]
+    places["sample"] = {"compound": compound_id, "head": sample_head, "phone": sample_phone, "lon": lon, "lat": lat}
+    for name, area in (("h_district", "上街区"), ("h_subdistrict", "上街区/中心路街道"), ("h_other", "测试街道"),
+                       ("h_whole", None)):
+        add_user(app, name, "official", area)
+    return places
+
+
+# Which areas each official sees in full (the others masked).
+SEES = {"h_district": {"sample", "west"}, "h_subdistrict": {"sample"}, "h_other": {"other"},
+        "h_whole": {"sample", "west", "other"}}
+
+
+@pytest.mark.parametrize("official", sorted(SEES))
+def test_officials_see_their_area_in_full_and_the_rest_masked(app, hierarchy, official):
+    client = login(app.test_client(), official)
+    for key, place in hierarchy.items():
+        inside = key in SEES[official]
+        contact = client.get(f"/api/contacts/{place['head']}")
+        assert contact.status_code == (200 if inside else 404), (official, key)
+        card = client.get(f"/api/compounds/{place['compound']}").get_json()
+        card_phones = [h["phone"] for h in card["heads"]]
+        found = client.get(f"/api/lookup?lon={place['lon']}&lat={place['lat']}").get_json()
+        assert found["compound_id"] == place["compound"]
+        lookup_phones = [h["phone"] for h in found["heads"]]
+        if inside:
+            assert contact.get_json()["phone"] == place["phone"]
+            assert place["phone"] in card_phones and place["phone"] in lookup_phones
+            assert card["grid_leader_phone"] and found["grid_leader_phone"]
+        else:
+            assert set(card_phones) == {None} and set(lookup_phones) == {None}, (official, key)
+            assert card["grid_leader_phone"] is None and found["grid_leader_phone"] is None
+            assert "*" in card["heads"][0]["name"]
+
+
+def test_an_area_is_expanded_to_its_communities(app, engine, hierarchy):
+    def account(name):
+        user_id = q(engine, "SELECT id FROM app_user WHERE name = :n", n=name)[0][0]
+        with app.app_context():
+            return users.account_for_session(users.open_session(user_id), users.SESSION_IDLE,
+                                             users.SESSION_ABSOLUTE)
+
+    shangjie = set(r[0] for r in q(engine, "SELECT m.id FROM community m JOIN subdistrict s ON s.id = m.subdistrict_id "
+                                           "JOIN district d ON d.id = s.district_id WHERE d.name = '上街区'"))
+    district = account("h_district")
+    assert set(district.community_ids) == shangjie and len(shangjie) == 15
+    assert district.district_ids == (q(engine, "SELECT id FROM district WHERE name = '上街区'")[0][0],)
+    assert district.subdistrict_ids == () and district.grid_ids == ()
+    subdistrict = account("h_subdistrict")
+    assert len(subdistrict.community_ids) == 14 and len(subdistrict.subdistrict_ids) == 1
+    assert account("h_whole").community_ids == ()
+
+
+def test_an_area_scopes_officials_and_admins(hierarchy):
+    from webmap.viewer import Viewer
+
+    whole = Viewer("admin", 1, "a")
+    district = Viewer("official", 2, "b", community_ids=(1, 2), district_ids=(7,))
+    assert whole.scope_all and whole.has_area
+    assert not district.scope_all and district.has_area
+    assert district.scope_params() == {"scope_all": False, "scope_grids": [], "scope_communities": [1, 2]}
+    assert whole.cache_key != district.cache_key != Viewer("official", 3, "c").cache_key
+
+
+def test_unknown_area_parts_are_named(app, hierarchy):
+    for area, message in (("上街区/没有街道", "没有这个街道：上街区/没有街道"),
+                          ("汇丰社区/第99网格", "没有这个网格：汇丰社区/第99网格"),
+                          ("汇丰社区/第1网格/一号楼", "网格之下没有更小的范围"),
+                          ("没有区", "没有这个区、街道或社区：没有区")):
+        with app.app_context(), pytest.raises(users.UserError, match=message):
+            users.add("h_refused", "official", PASSWORD, area)
+    with app.app_context():
+        user_id = users.add("h_path", "community_staff", PASSWORD, "上街区/中心路街道/汇丰社区, 测试区")
+    assert len(q(app.extensions["gridmap_engine"], "SELECT 1 FROM user_area WHERE user_id = :u", u=user_id)) == 2

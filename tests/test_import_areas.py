@@ -11,7 +11,7 @@ from data.importers.areas import import_areas
 from geo import crs as geo_crs
 
 HUIFENG = "汇丰社区"
-TABLES = ("community", "grid", "compound")
+TABLES = ("district", "subdistrict", "community", "grid", "compound")
 
 
 def counts(engine):
@@ -119,6 +119,112 @@ def test_grid_and_community_kinds(engine, tmp_path):
     assert grid == "新建网格"
 
 
+# the hierarchy, placed by containment --------------------------------------------------
+
+def box(lon, lat, width, height=None):
+    """A rectangle with its south-west corner at (lon, lat)."""
+    height = width if height is None else height
+    return build.polygon([[lon, lat], [lon + width, lat], [lon + width, lat + height],
+                          [lon, lat + height], [lon, lat]])
+
+
+def parent_of(engine, kind, name):
+    parent, column = {"subdistrict": ("district", "district_id"), "community": ("subdistrict", "subdistrict_id"),
+                      "grid": ("community", "community_id"), "compound": ("community", "community_id")}[kind]
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT p.name FROM {kind} x JOIN {parent} p ON p.id = x.{column}"
+                                    f" WHERE x.name = :n"), {"n": name}).scalar()
+
+
+@pytest.fixture(scope="module")
+def east(engine, tmp_path_factory):
+    """A district 东湖区 east of everything else: one subdistrict, two communities side by side
+    (东一社区 west of 113.46, 东二社区 east of it) and a grid in 东一社区, each kind imported
+    from its own file and placed by containment where the file names no parent."""
+    folder = tmp_path_factory.mktemp("east")
+    districts = build.geojson(folder / "districts.geojson", [({"名称": "东湖区"}, box(113.45, 34.70, 0.02))])
+    assert import_areas(engine, districts, kind="district", progress=False) == "导入完成：新增 1 个区，更新 0 个"
+    subdistricts = build.geopackage(folder / "subdistricts.gpkg", {"街道": build.frame(
+        [{"name": "东湖街道", "geometry": build.square(113.45, 34.70, 0.02)}])})
+    assert import_areas(engine, subdistricts, kind="subdistrict", progress=False) \
+        == "导入完成：新增 1 个街道，更新 0 个"
+    communities = build.geojson(folder / "communities.geojson", [
+        ({"名称": "东一社区", "街道": "东湖街道"}, box(113.45, 34.70, 0.01, 0.02)),
+        ({"名称": "东二社区"}, box(113.46, 34.70, 0.01, 0.02))])
+    assert import_areas(engine, communities, kind="community", progress=False) \
+        == "导入完成：新增 2 个社区，更新 0 个"
+    grids = build.geojson(folder / "grids.geojson", [
+        ({"名称": "东一网格", "网格长": "郝网格", "网格长电话": "138 0000 5555"}, box(113.45, 34.70, 0.005, 0.02))])
+    assert import_areas(engine, grids, kind="grid", progress=False) == "导入完成：新增 1 个网格，更新 0 个"
+    return folder
+
+
+def test_each_level_goes_to_its_parent(engine, east):
+    assert parent_of(engine, "subdistrict", "东湖街道") == "东湖区"
+    assert parent_of(engine, "community", "东一社区") == "东湖街道"
+    assert parent_of(engine, "community", "东二社区") == "东湖街道"
+    assert parent_of(engine, "grid", "东一网格") == "东一社区"
+    with engine.connect() as conn:
+        leader = conn.execute(sa.text("SELECT leader_name, leader_phone FROM grid WHERE name = '东一网格'")).one()
+    assert tuple(leader) == ("郝网格", "13800005555")
+
+
+def test_compounds_without_a_community_column_go_where_they_lie(engine, east):
+    path = build.geojson(east / "compounds.geojson", [
+        ({"名称": "东一小区", "网格": "东一网格", "户数": 80}, build.polygon(build.ring(113.451, 34.701))),
+        ({"名称": "东二小区"}, build.polygon(build.ring(113.465, 34.701))),
+        # drawn 3 % over the community boundary: within the tolerance
+        ({"名称": "边上小区"}, box(113.4500 - 0.00003, 34.710, 0.001)),
+    ])
+    assert import_areas(engine, path, progress=False) == "导入完成：新增 3 个楼院，更新 0 个"
+    assert parent_of(engine, "compound", "东一小区") == "东一社区"
+    assert parent_of(engine, "compound", "东二小区") == "东二社区"
+    assert parent_of(engine, "compound", "边上小区") == "东一社区"
+    with engine.connect() as conn:
+        grid = conn.execute(sa.text("SELECT g.name FROM compound x JOIN grid g ON g.id = x.grid_id"
+                                    " WHERE x.name = '东一小区'")).scalar()
+        indexed = conn.execute(sa.text("SELECT parent FROM place_search WHERE kind = 'compound'"
+                                       " AND name = '东二小区'")).scalar()
+    assert grid == "东一网格"
+    assert indexed == "东二社区"   # the search index is refreshed in the same transaction
+
+
+def test_compounds_in_no_community_or_straddling_two_are_named(engine, east):
+    path = build.geojson(east / "bad.geojson", [
+        ({"名称": "好小区"}, build.polygon(build.ring(113.452, 34.701))),
+        ({"名称": "骑墙小区"}, box(113.4598, 34.705, 0.0004)),
+        ({"名称": "出界小区"}, box(113.4698, 34.705, 0.0004)),
+        ({"名称": "野外小区"}, box(113.50, 34.705, 0.0004)),
+        ({"名称": "没网格小区", "网格": "东一网格"}, build.polygon(build.ring(113.465, 34.703))),
+    ])
+    errors = refused(engine, lambda: import_areas(engine, path, progress=False))
+    hint = "，无法按位置归属（可在“社区”列中写明）"
+    assert errors == [
+        f"要素 2（名称：骑墙小区）：跨越社区“东一社区”与“东二社区”{hint}",
+        f"要素 3（名称：出界小区）：有 50% 的面积在社区“东二社区”之外{hint}",
+        f"要素 4（名称：野外小区）：不在任何社区内{hint}",
+        "要素 5（名称：没网格小区）：网格“东一网格”不在社区“东二社区”中",
+    ]
+
+
+def test_unknown_parents_and_bad_leader_phones_are_refused(engine, east):
+    subdistricts = build.geojson(east / "sub.geojson", [
+        ({"名称": "北湖街道", "区": "北湖区"}, box(113.45, 34.70, 0.01))])
+    assert refused(engine, lambda: import_areas(engine, subdistricts, kind="subdistrict", progress=False)) \
+        == ["要素 1（名称：北湖街道）：区“北湖区”不存在"]
+    grids = build.geojson(east / "grids2.geojson", [
+        ({"名称": "东二网格", "社区": "东二社区", "网格长电话": "12345"}, box(113.46, 34.70, 0.005))])
+    assert refused(engine, lambda: import_areas(engine, grids, kind="grid", progress=False)) \
+        == ["要素 1（名称：东二网格）：网格长电话“12345”格式不对（手机号 11 位，或座机如 0371-12345678）"]
+
+
+def test_cli_imports_a_district(engine, runner, tmp_path):
+    path = build.geojson(tmp_path / "d.geojson", [({"name": "命令行区"}, box(113.60, 34.70, 0.01))])
+    result = runner.invoke(args=["import", "compounds", str(path), "--kind", "district"])
+    assert result.exit_code == 0, result.output
+    assert "导入完成：新增 1 个区，更新 0 个" in result.output
+
+
 # geometry -----------------------------------------------------------------------------
 
 BOW_TIE = [[113.284, 34.800], [113.285, 34.801], [113.285, 34.800], [113.284, 34.801],
@@ -191,7 +297,7 @@ def test_missing_columns_are_reported(engine, tmp_path):
     path = build.geojson(tmp_path / "columns.geojson", [
         ({"title": "甲"}, build.polygon(build.ring(113.28, 34.80)))])
     errors = refused(engine, lambda: import_areas(engine, path, progress=False))
-    assert errors == ["缺少列：名称 或 name、社区 或 community"]
+    assert errors == ["缺少列：名称 或 name"]
 
 
 # coordinates --------------------------------------------------------------------------

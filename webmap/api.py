@@ -131,3 +131,30 @@ def compound_card(compound_id):
     if card is None:
         return jsonify(error=_("没有这个楼院")), 404
     return jsonify(card)
+
+
+HEAT_CELL_PX = 6
+
+
+@bp.get("/heat")
+def heat():
+    """Open issues binned for the heat layer: cells of a few pixels at ``zoom`` in ``bbox``."""
+    bbox = bbox_param()
+    if bbox is None:
+        raise BadRequest(_("热力图需要 bbox 参数"))
+    try:
+        zoom = int(request.args.get("zoom", "15"))
+    except ValueError:
+        raise BadRequest(_("参数 %(name)s 不是数字：%(value)s", name="zoom", value=request.args["zoom"])) from None
+    if not 0 <= zoom <= 22:
+        raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name="zoom", value=zoom))
+    cell = 360 / 256 / 2 ** zoom * HEAT_CELL_PX
+    return jsonify(cells=issues.heat_cells(bbox, cell, as_of_param()))
+
+
+@bp.get("/legend")
+def legend():
+    """The legend of a color mode (for maps drawn from tiles); ``bbox`` bounds a replayed date."""
+    mode, as_of = mode_param(), as_of_param()
+    _style, entries = modes.style(mode, as_of, bbox_param() if as_of else None)
+    return jsonify(mode=mode, legend=entries)

@@ -1,8 +1,10 @@
-"""`GET /dashboard`: the subdistrict's figures for a wall screen, and `GET /api/dashboard.json`
-the series its charts draw (ECharts, served locally).
+"""`GET /dashboard`: the figures of an extent (``?area=``, by default the viewer's area) for a
+wall screen, and `GET /api/dashboard.json` the series its charts draw (ECharts, served
+locally).
 
-Every issue figure and bar carries the link to the issue list behind it (``href``); the
-list's total equals the figure, as both use ``layers.issue_filter``.
+Every issue figure and bar carries the link to the issue list behind it (``href``), for the
+same extent; the list's total equals the figure, as both use ``layers.issue_filter``'s
+definitions. The breadcrumb and each child area link to the dashboard one level up or down.
 """
 import datetime as dt
 
@@ -12,54 +14,74 @@ from flask_babel import gettext as _
 
 from layers import dashboard
 from layers.issue_filter import BEIJING
+from webmap import extent
 
 bp = Blueprint("dashboard", __name__)
 
 REFRESH_SECONDS = 300  # a wall screen reloads itself
 
 
-def _issues(**query):
-    return url_for("issuelist.index", **{k: v for k, v in query.items() if v is not None})
+def _area(level, id):
+    return level if id is None else f"{level}:{id}"
 
 
-def data():
-    """The dashboard's figures and series with their links (a loop over series, not issues)."""
-    d = dashboard.figures(en=str(get_locale()) == "en")
-    d["links"] = {"issues": _issues(), "open": _issues(stage="open"), "overdue": _issues(overdue=1),
-                  "resolved_livelihood": _issues(stage="closed", livelihood=1)}
+def data(where):
+    """The dashboard's figures and series for the extent ``where``, with their links (a loop
+    over series, not issues)."""
+    d = dashboard.figures(where.area, en=str(get_locale()) == "en")
+
+    def issues(**query):
+        query = {**where.query, **query}
+        return url_for("issuelist.index", **{k: v for k, v in query.items() if v is not None})
+
+    d["links"] = {"issues": issues(), "open": issues(stage="open"), "overdue": issues(overdue=1),
+                  "resolved_livelihood": issues(stage="closed", livelihood=1)}
     for s in d["stages"]:
-        s["href"] = _issues(stage=s["code"])
+        s["href"] = issues(stage=s["code"])
     for m in d["months"]:
-        m["href"] = _issues(month=m["month"])
-    for c in d["communities"]:
-        c["open_href"] = _issues(community=c["id"], stage="open")
-        c["closed_href"] = _issues(community=c["id"], stage="closed")
-        c["late_href"] = _issues(community=c["id"], on_time=0)
+        m["href"] = issues(month=m["month"])
+    for c in d["children"]:
+        area = _area(c["level"], c["id"])
+        c["href"] = url_for("dashboard.page", area=area)
+        c["open_href"] = issues(area=area, stage="open")
+        c["closed_href"] = issues(area=area, stage="closed")
+        c["late_href"] = issues(area=area, on_time=0)
     for c in d["categories"]:
-        c["href"] = _issues(category=c["code"])
+        c["href"] = issues(category=c["code"])
     for p in d["platforms"]:
-        p["href"] = _issues(platform=p["code"])
+        p["href"] = issues(platform=p["code"])
+    d["area"] = {"level": where.level, "key": where.area.key, "name": where.name,
+                 "trail": [{"level": level, "name": name, "href": url_for("dashboard.page", area=_area(level, id))}
+                           for level, id, name in where.trail if level != "mine"]}
     return d
 
 
-def strings():
+def children_label(level):
+    """What the children of an extent at ``level`` are called on its charts."""
+    return {"city": _("各区"), "district": _("各街道")}.get(level, _("各社区"))
+
+
+def strings(level):
+    below = children_label(level)
     return {
-        "months": _("每月新增诉求（近 24 个月）"), "communities": _("各社区诉求"),
-        "categories": _("诉求类别"), "platforms": _("四个协商平台"), "onTime": _("各社区按时办理率"),
+        "months": _("每月新增诉求（近 24 个月）"), "communities": _("%(children)s诉求", children=below),
+        "categories": _("诉求类别"), "platforms": _("四个协商平台"),
+        "onTime": _("%(children)s按时办理率", children=below),
         "open": _("未办结"), "closed": _("已办结"), "meetings": _("协商活动"), "linked": _("涉及诉求"),
         "issues": _("诉求"), "rate": _("按时办理率"), "late": _("未按时"), "count": _("件"),
-        "clickHint": _("点击柱条查看诉求"), "error": _("加载失败"),
+        "clickHint": _("点击柱条查看诉求，点击区域名称下钻"), "error": _("加载失败"),
     }
 
 
 @bp.get("/api/dashboard.json")
 def dashboard_json():
-    return jsonify(data())
+    return jsonify(data(extent.current()))
 
 
 @bp.get("/dashboard")
 def page():
-    d = data()
+    where = extent.current()
+    d = data(where)
     f = d["figures"]
     # Chinese counts take a measure word (14 个社区); English needs none.
     measure = (lambda word: "") if str(get_locale()) == "en" else (lambda word: word)
@@ -82,5 +104,7 @@ def page():
         {"label": _("已超期"), "value": d["overdue"], "href": d["links"]["overdue"], "alert": True},
     ]
     return render_template("dashboard.html", headline=headline, totals=totals, stages=d["stages"],
-                           strings=strings(), sample=d["sample"], refresh=REFRESH_SECONDS,
+                           area=d["area"], children=d["children"] if where.level != "community" else [],
+                           strings=strings(where.level), sample=d["sample"], refresh=REFRESH_SECONDS,
+                           query=where.query,
                            updated=dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"))

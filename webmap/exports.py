@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from layers import areas, compounds, exports, features, issues, venues
 from layers.issue_filter import IssueFilter
-from webmap import api, filters, modes, printmap, viewer
+from webmap import api, extent, filters, modes, printmap, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -122,8 +122,9 @@ def _ledger_rows(found, reporters):
 
 @bp.get("/issues.<any(xlsx, csv):fmt>")
 def issue_ledger(fmt):
-    """The issues the list at /issues shows for the same query string, all of them."""
-    f, who = filters.issue_filter(), viewer.current()
+    """The issues the list at /issues shows for the same query string (and so the same
+    extent, by default the viewer's area), all of them."""
+    f, who = filters.issue_filter(area=extent.current().area), viewer.current()
     reporters = who.has_area  # the public (and a user with no area) gets no reporter columns
     found = exports.ledger(f, who.scope_params(), reporters=reporters, en=_english())
     header = [_("编号"), _("标题"), _("类别"), _("渠道"), _("阶段"), _("社区"), _("网格"), _("楼院"),

@@ -7,6 +7,7 @@ from flask import request
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
+from layers.hierarchy import CITY
 from layers.issue_filter import IssueFilter, choices
 from layers.issues import today
 
@@ -44,13 +45,12 @@ def _flag(name):
     return text == "1"
 
 
-def _id(name, known):
-    text = request.args.get(name, "")
+def _compound():
+    text = request.args.get("compound", "")
     if text == "":
         return None
-    if not text.isdigit() or (known is not None and int(text) not in known):
-        raise BadRequest(_("没有这个%(what)s：%(value)s", what=_("社区") if name == "community" else _("楼院"),
-                           value=text))
+    if not text.isdigit() or len(text) > 9:
+        raise BadRequest(_("没有这个%(what)s：%(value)s", what=_("楼院"), value=text))
     return int(text)
 
 
@@ -64,10 +64,10 @@ def _code(name, allowed, label):
     return text
 
 
-def issue_filter(default_days=None):
+def issue_filter(default_days=None, area=CITY):
     """The IssueFilter of the request's ``from``, ``to``, ``month``, ``category``, ``channel``,
-    ``stage`` (``open`` or a stage code), ``community``, ``compound``, ``platform``,
-    ``overdue``, ``livelihood`` and ``on_time`` (0 or 1).
+    ``stage`` (``open`` or a stage code), ``compound``, ``platform``, ``overdue``,
+    ``livelihood`` and ``on_time`` (0 or 1), within ``area`` (the extent, ``webmap.extent``).
 
     With ``default_days`` and no dates given, the window is the last ``default_days`` days.
     """
@@ -82,11 +82,10 @@ def issue_filter(default_days=None):
     if since and until and since > until:
         raise BadRequest(_("开始日期晚于结束日期：%(since)s > %(until)s", since=since, until=until))
     return IssueFilter(
-        since=since, until=until,
+        area=area, since=since, until=until,
         category=_code("category", codes["category"], _("类别")),
         channel=_code("channel", codes["channel"], _("渠道")),
         stage=_code("stage", ["open"] + codes["stage"], _("阶段")),
-        community=_id("community", {c for c, _name in known["community"]}),
-        compound=_id("compound", None),
+        compound=_compound(),
         platform=_code("platform", codes["platform"], _("协商平台")),
         overdue=_flag("overdue"), livelihood=_flag("livelihood"), on_time=_flag("on_time"))

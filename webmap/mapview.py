@@ -14,16 +14,19 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Realtime
 from markupsafe import escape
-from pypinyin import Style, lazy_pinyin
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, features, issues, meetings, myarea, venues
+from layers import areas, db, features, meetings, myarea, venues
 from webmap import api, assets, basemaps, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
 
 POLL_MS = 5_000
+# Above this many compounds the map draws from vector tiles instead of embedding and polling
+# GeoJSON (configurable as TILES_ABOVE): one subdistrict stays as it is, a district or city tiles.
+TILES_ABOVE = 3_000
+VECTORGRID = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 PLATFORM_ICONS = {  # platform → (awesome-markers color, Font Awesome icon)
     "bench_talk": ("green", "chair"),
     "cppcc_consult": ("purple", "handshake"),
@@ -34,28 +37,6 @@ STAGE_COLORS = {
     "reported": "#9ca3af", "topic": "#60a5fa", "notice": "#818cf8", "consult": "#f59e0b",
     "implement": "#f97316", "publish": "#10b981", "feedback": "#14b8a6",
 }
-
-
-def _initials(name):
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
-
-
-def search_index():
-    """Names of communities and compounds with their pinyin initials (jnxz → 江南小镇社区)."""
-    entries = []
-    for kind, query in (("community", areas.communities()), ("compound", _compounds_plain())):
-        gdf = areas.read(query)
-        for row in gdf.itertuples():
-            minx, miny, maxx, maxy = row.geom.bounds
-            entries.append({"kind": kind, "id": int(row.id), "name": row.name,
-                            "initials": _initials(row.name),
-                            "pinyin": "".join(lazy_pinyin(row.name)).lower(),
-                            "bounds": [[miny, minx], [maxy, maxx]]})
-    return entries
-
-
-def _compounds_plain():
-    return "SELECT id, name, geom FROM compound ORDER BY id", {}
 
 
 def _text(value):
@@ -143,12 +124,22 @@ def _live_layers(m, mode, as_of):
     live_issues.layer_name = _("未办结诉求")
     assets.localize(live_issues).add_to(m)
 
-    heat = HeatMap(issues.heat_points(as_of), name=_("诉求热力图"), show=False, radius=22, blur=18,
-                   min_opacity=0.3)
+
+
+def _add_heat(m):
+    """The heat layer, empty: the page fills it from /api/heat for the area in view."""
+    heat = HeatMap([], name=_("诉求热力图"), show=False, radius=22, blur=18, min_opacity=0.3)
     assets.localize(heat).add_to(m)
+    return heat
 
 
 def build_map(mode, as_of):
+    """The map and what the page script needs to know about it.
+
+    Nothing on the page grows with the city. A small installation (up to ``TILES_ABOVE``
+    compounds, e.g. one subdistrict) embeds its areas and venues and polls the GeoJSON layers
+    as it always has; a larger one draws areas, compounds and issues from the vector tiles.
+    """
     shift = basemaps.shifter(current_app.config["BASEMAP"])
     m = folium.Map(location=[34.81, 113.29], zoom_start=15, tiles=None, control_scale=True,
                    zoom_control=True, prefer_canvas=False)
@@ -157,30 +148,36 @@ def build_map(mode, as_of):
     assets.localize(m)
     basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
     who = viewer.current()
-    outline = add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
-    minx, miny, maxx, maxy = outline.total_bounds
-    # A grid leader's map opens on their own area; everyone else sees the whole subdistrict.
+    extent = areas.extent()
+    tiled = extent["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
+    if not tiled:
+        add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
+        _add_venues(m, shift)
+        _live_layers(m, mode, as_of)
+    heat = _add_heat(m)
+    # A viewer with an area (a grid, a community, a subdistrict or a district) opens on it;
+    # everyone else sees the whole installation.
     mine = None if who.scope_all or not who.signed_in else myarea.bounds(who.scope_params())
-    m.fit_bounds(mine or [[miny, minx], [maxy, maxx]])
-    _add_venues(m, shift)
-    _live_layers(m, mode, as_of)
+    m.fit_bounds(mine or extent["bounds"])
     folium.LayerControl(collapsed=True).add_to(m)
     assets.localize(Fullscreen(title=_("全屏"), title_cancel=_("退出全屏"))).add_to(m)
     assets.localize(LocateControl(strings={"title": _("我在哪里")}, flyTo=True)).add_to(m)
-    return m, bool(outline["is_sample"].any())
+    return m, {"sample": extent["sample"], "tiled": tiled, "heat": heat.get_name()}
 
 
-def page_config(m, mode, as_of, sample):
+def page_config(m, mode, as_of, built):
     return {
         "map": m.get_name(),
         "mode": mode,
         "modes": modes.mode_names(),
         "asOf": as_of.isoformat() if as_of else None,
         "lang": str(get_locale()),
-        "sample": sample,
+        "sample": built["sample"],
+        "tiled": built["tiled"],
+        "heat": built["heat"],
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
-        "search": search_index(),
+        "names": _names(),
         "user": _user_config(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
@@ -204,6 +201,13 @@ def page_config(m, mode, as_of, sample):
     }
 
 
+def _names():
+    """Stage and category names by code, in the page's language (tile features carry codes)."""
+    column = "name_en" if str(get_locale()) == "en" else "name_zh"
+    pick = lambda table: {r["code"]: r["name"] for r in db.rows(f"SELECT code, {column} AS name FROM {table}")}
+    return {"stage": pick("stage"), "category": pick("category")}
+
+
 class _Start(MacroElement):
     _template = Template("{% macro script(this, kwargs) %}GridMap.start();{% endmacro %}")
 
@@ -221,8 +225,8 @@ def _user_config():
 def index():
     mode = api.mode_param()
     as_of = api.as_of_param()
-    m, sample = build_map(mode, as_of)
-    config = json.dumps(page_config(m, mode, as_of, sample), ensure_ascii=False).replace("</", "<\\/")
+    m, built = build_map(mode, as_of)
+    config = json.dumps(page_config(m, mode, as_of, built), ensure_ascii=False).replace("</", "<\\/")
     root = m.get_root()
     root.header.add_child(folium.Element(
         f'<title>{escape(_("中心路街道 彩色动态图"))}</title>'
@@ -232,6 +236,10 @@ def index():
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
+    if built["tiled"]:  # after Leaflet (in the head): both extend L as they load
+        root.html.add_child(folium.Element(
+            f'<script src="{assets.vendor_url(VECTORGRID)}"></script>'
+            '<script src="/static/tilelayers.js"></script>'))
     m.add_child(_Start())  # last child: runs after every layer and control exists
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

@@ -113,6 +113,14 @@ SCHEMAS = {
             "minutes": {"type": "string"},
             "issue_ids": {"type": "array", "items": {"type": "integer"}},
         }},
+    "Place": {"type": "object", "required": ["kind", "id", "name", "bounds"], "properties": {
+        "kind": _string("What the place is.", enum=["district", "subdistrict", "community", "compound", "grid"]),
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "parent": _nullable("string", "The district, subdistrict or community it lies in; null for a district."),
+        "bounds": {"type": "array", "minItems": 2, "maxItems": 2,
+                   "description": "[[south, west], [north, east]] in WGS84, as Leaflet's fitBounds takes it.",
+                   "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}},
     "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
         "type": {"type": "string", "enum": ["FeatureCollection"]},
         "features": {"type": "array", "items": {"type": "object"}}}},
@@ -282,6 +290,29 @@ PATHS = {
         "parameters": [_query("lon", "number", "WGS84 longitude", True),
                        _query("lat", "number", "WGS84 latitude", True), "crs"],
         "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
+    "/api/heat": {"get": {
+        "summary": "Open issues in a bbox binned into cells of a few pixels at the zoom, for the heat layer",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [_query("bbox", "string", "minx,miny,maxx,maxy in WGS84", True),
+                       _query("zoom", "integer", "the map's zoom, 0–22 (default 15)"), "as_of"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
+    "/api/search": {"get": {
+        "summary": "Places by name or pinyin, for a search box", "tags": ["map"],
+        "description": "Districts, subdistricts, communities, compounds and grids whose name contains q, "
+                       "or whose pinyin initials or full pinyin start with it (jnxz and jiangnan both "
+                       "find 江南小镇社区). At most 10, exact matches first, then those that start with q; "
+                       "larger places first. Public: names and bounds only.",
+        "parameters": [_query("q", "string", "1–50 characters.", True), "lang"],
+        "responses": {"200": _json({"type": "object", "properties": {
+                          "results": {"type": "array", "maxItems": 10, "items": "Place"}}}),
+                      "400": "BadRequest"}}},
+    "/api/legend": {"get": {
+        "summary": "The legend of a color mode (colors and labels), for maps drawn from vector tiles",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [{"name": "mode", "in": "query", "description": "Coloring of compounds.",
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       "as_of", _query("bbox", "string", "with as_of: the extent the open mode's classes cover")],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/compounds/{compound_id}": {"get": {
         "summary": "A compound's card (三长 masked outside the viewer's area)", "tags": ["map"],
         "security": PUBLIC_OR_SESSION, "parameters": [_path("compound_id"), "as_of"],

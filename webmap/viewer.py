@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from flask_login import current_user
 
-# Roles that read everything in full (officials read, admins also write).
-WHOLE_SUBDISTRICT = ("official", "admin")
+# Roles that read the whole installation in full when they have no area (officials read,
+# admins also write); given an area, they are scoped to it like everyone else.
+WHOLE_INSTALLATION = ("official", "admin")
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,11 @@ class Viewer:
 
     @property
     def scope_all(self):
-        return self.role in WHOLE_SUBDISTRICT
+        return self.role in WHOLE_INSTALLATION and not self._named_area
+
+    @property
+    def _named_area(self):
+        return bool(self.grid_ids or self.community_ids or self.subdistrict_ids or self.district_ids)
 
     @property
     def signed_in(self):
@@ -32,7 +37,7 @@ class Viewer:
 
     @property
     def has_area(self):
-        return self.scope_all or bool(self.grid_ids or self.community_ids)
+        return self.scope_all or self._named_area
 
     def scope_params(self):
         return {"scope_all": self.scope_all, "scope_grids": list(self.grid_ids),
@@ -40,6 +45,7 @@ class Viewer:
 
     @property
     def cache_key(self):
+        # Per user: two users of one role may have different areas.
         return f"{self.role}:{self.user_id}"
 
 
@@ -50,4 +56,4 @@ def current():
     if not current_user.is_authenticated:
         return PUBLIC
     a = current_user.account
-    return Viewer(a.role, a.id, a.name, a.grid_ids, a.community_ids)
+    return Viewer(a.role, a.id, a.name, a.grid_ids, a.community_ids, a.subdistrict_ids, a.district_ids)

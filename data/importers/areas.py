@@ -1,8 +1,11 @@
-"""Import compound, grid or community polygons from GeoJSON, GeoPackage or a zipped Shapefile.
+"""Import district, subdistrict, community, grid or compound polygons from GeoJSON,
+GeoPackage or a zipped Shapefile.
 
 Every feature is read, reprojected to WGS84 and checked (attributes here, geometry and
 references in PostGIS, in the one transaction that also writes); any error refuses the
-whole file and nothing is written.
+whole file and nothing is written. Each feature's parent (the district of a subdistrict, the
+community of a compound ...) is named in a column of the file, or else is the one that
+contains the feature: surveyed outlines often carry only names.
 """
 import codecs
 import re
@@ -20,18 +23,35 @@ from pyproj import CRS
 from tqdm import tqdm
 
 from data.importers import ImportFailed
+from data.importers.contacts import normalise_phone
 from geo import crs as geo_crs
-from layers import db
+from layers import db, search, state
 
 SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
-KIND_ZH = {"compound": "楼院", "grid": "网格", "community": "社区"}
+KIND_ZH = {"district": "区", "subdistrict": "街道", "community": "社区", "grid": "网格",
+           "compound": "楼院"}
+PARENT = {"subdistrict": "district", "community": "subdistrict", "grid": "community",
+          "compound": "community"}
 # Accepted column names, Chinese first.
 COLUMNS = {
     "name": ("名称", "name"),
+    "district": ("区", "district"),
+    "subdistrict": ("街道", "subdistrict"),
     "community": ("社区", "community"),
     "grid": ("网格", "grid"),
     "households": ("户数", "households"),
+    "leader_name": ("网格长", "leader_name"),
+    "leader_phone": ("网格长电话", "leader_phone"),
 }
+# A feature placed by containment may stick out of its parent by this share of its area
+# (outlines drawn separately rarely share edges exactly); more, and it straddles.
+OUTSIDE_TOLERANCE = 0.05
+# A batch job, not a request: a city's 50,000 compounds take minutes on a small machine.
+IMPORT_TIMEOUT_MS = 30 * 60_000
+# From this many features, the kept state (layers/state.py) is rebuilt once after writing
+# rather than row by row: quicker for a city's compounds, though every screen's cache
+# starts afresh.
+BULK_FEATURES = 2_000
 POLYGON_TYPES = ("POLYGON", "MULTIPOLYGON")
 FALLBACK_ENCODING = "GBK"
 
@@ -45,9 +65,11 @@ class Feature:
     reprojected)."""
     index: int
     name: str | None
-    community: str | None = None
+    parent: str | None = None       # named in the file; else the containing one
     grid: str | None = None
     households: int | None = None
+    leader_name: str | None = None
+    leader_phone: str | None = None
     geometry: object = None
 
 
@@ -56,15 +78,18 @@ class _Errors:
 
     def __init__(self):
         self._items = []
+        self.unusable = set()   # features whose geometry cannot be placed
 
     def file(self, message):
         self._items.append((0, message))
 
-    def feature(self, feature, message):
+    def feature(self, feature, message, geometry=False):
         label = f"要素 {feature.index}"
         if feature.name:
             label += f"（名称：{feature.name}）"
         self._items.append((feature.index, f"{label}：{message}"))
+        if geometry:
+            self.unusable.add(feature.index)
 
     def raise_any(self):
         if self._items:
@@ -80,7 +105,7 @@ def import_areas(eng, path, *, kind="compound", layer=None, crs=None, encoding=N
     eng : sqlalchemy.Engine
     path : str or pathlib.Path
         A .geojson/.json, .gpkg, zipped Shapefile (.zip) or .shp file.
-    kind : {"compound", "grid", "community"}
+    kind : {"compound", "grid", "community", "subdistrict", "district"}
     layer : str, optional
         Layer name; required when the file holds more than one layer.
     crs : str, optional
@@ -110,12 +135,18 @@ def import_areas(eng, path, *, kind="compound", layer=None, crs=None, encoding=N
     errors = _Errors()
     features = _features(read, kind, errors, progress)
     _reproject(read.crs, features, source_crs, errors)
-    with db.transaction(eng) as conn:
+    with db.transaction(eng, timeout_ms=IMPORT_TIMEOUT_MS) as conn:
         _load(conn, features)
         repaired = _check_geometry(conn, features, make_valid, errors)
+        _place(conn, kind, features, errors)
         existing = _check_references(conn, kind, features, errors)
         errors.raise_any()
-        conn.execute(sa.text(_UPSERT[kind]))
+        if len(features) < BULK_FEATURES:
+            conn.execute(sa.text(_UPSERT[kind]))
+        else:
+            with state.bulk_load(conn):
+                conn.execute(sa.text(_UPSERT[kind]))
+        search.refresh(conn, progress=progress)
     added = len(features) - existing
     summary = f"导入完成：新增 {added} 个{KIND_ZH[kind]}，更新 {existing} 个"
     return summary + (f"，修复 {repaired} 个无效几何" if repaired else "")
@@ -230,6 +261,8 @@ def _column(read, key):
 def _text(value):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
+    if isinstance(value, float) and value.is_integer():   # a phone number in a numeric column
+        value = int(value)
     return str(value).strip() or None
 
 
@@ -238,11 +271,9 @@ def _features(read, kind, errors, progress):
     garbled = [c for c in read.columns if _is_mojibake(c)]
     if garbled:
         errors.file(f"列名是乱码（{'、'.join(garbled)}），文本编码不对？")
-    needed = ["name"] if kind == "community" else ["name", "community"]
     found = {key: _column(read, key) for key in COLUMNS}
-    missing = [key for key in needed if found[key] is None]
-    if missing:
-        errors.file("缺少列：" + "、".join(" 或 ".join(COLUMNS[k]) for k in missing))
+    if found["name"] is None:
+        errors.file("缺少列：" + " 或 ".join(COLUMNS["name"]))
     if read.wkb is None:
         errors.file("文件没有几何")
         errors.raise_any()
@@ -255,13 +286,14 @@ def _features(read, kind, errors, progress):
         feature = Feature(index=i + 1, name=value("name", i))
         if found["name"] and feature.name is None:
             errors.feature(feature, "缺少名称")
-        if kind != "community":
-            feature.community = value("community", i)
-            if found["community"] and feature.community is None:
-                errors.feature(feature, "缺少社区")
+        if kind in PARENT:
+            feature.parent = value(PARENT[kind], i)
         if kind == "compound":
             feature.grid = value("grid", i)
             feature.households = _households(feature, value("households", i), errors)
+        if kind == "grid":
+            feature.leader_name = value("leader_name", i)
+            feature.leader_phone = _leader_phone(feature, value("leader_phone", i), errors)
         for column, values in read.columns.items():
             if isinstance(values[i], str) and _is_mojibake(values[i]):
                 errors.feature(feature, f"{column}“{values[i]}”是乱码，文本编码不对？")
@@ -283,18 +315,27 @@ def _households(feature, text, errors):
     return int(number)
 
 
+def _leader_phone(feature, text, errors):
+    if text is None:
+        return None
+    phone = normalise_phone(text)
+    if phone is None:
+        errors.feature(feature, f"网格长电话“{text}”格式不对（手机号 11 位，或座机如 0371-12345678）")
+    return phone
+
+
 def _geometry(feature, wkb, errors):
     if wkb is None:
-        errors.feature(feature, "缺少几何")
+        errors.feature(feature, "缺少几何", geometry=True)
         return None
     try:
         return shapely.from_wkb(wkb)
     except shapely.errors.GEOSException as exc:
         # GDAL hands an unclosed GeoJSON ring through as it is; GEOS refuses it here.
         if "closed linestring" in str(exc):
-            errors.feature(feature, "环未闭合（首尾坐标不一致）")
+            errors.feature(feature, "环未闭合（首尾坐标不一致）", geometry=True)
         else:
-            errors.feature(feature, f"几何无法解析：{exc}")
+            errors.feature(feature, f"几何无法解析：{exc}", geometry=True)
         return None
 
 
@@ -315,10 +356,10 @@ def _reproject(declared, features, source_crs, errors):
         centre = f"（{(minx + maxx) / 2:.6f}, {(miny + maxy) / 2:.6f}）"
         if geo_crs.looks_swapped(x, y).all():
             errors.feature(feature, f"经纬度顺序颠倒：坐标{centre}的 x 像纬度、y 像经度，"
-                                    "应为 经度, 纬度")
+                                    "应为 经度, 纬度", geometry=True)
         else:
             errors.feature(feature, f"按坐标系 {label}转换后位于{centre}，不在中国境内"
-                                    "——坐标系是否有误？（wrong CRS?）")
+                                    "——坐标系是否有误？（wrong CRS?）", geometry=True)
 
 
 def _to_wgs84(declared, source_crs, geometries, errors):
@@ -359,15 +400,24 @@ def _require_lonlat(geometries, errors):
 
 def _load(conn, features):
     conn.execute(sa.text(
-        "CREATE TEMP TABLE incoming_area (idx int PRIMARY KEY, name text, community text,"
-        " grid text, households int, geom geometry) ON COMMIT DROP"))
+        "CREATE TEMP TABLE incoming_area (idx int PRIMARY KEY, name text, parent text,"
+        " grid text, households int, leader_name text, leader_phone text, geom geometry,"
+        " parent_id int) ON COMMIT DROP"))
+    # One statement for the whole file (columns as arrays), not one per feature.
     conn.execute(sa.text(
-        "INSERT INTO incoming_area VALUES (:idx, :name, :community, :grid, :households,"
-        " ST_GeomFromWKB(:wkb, 4326))"),
-        [{"idx": f.index, "name": f.name, "community": f.community, "grid": f.grid,
-          "households": f.households,
-          "wkb": None if f.geometry is None else shapely.to_wkb(f.geometry)}
-         for f in features])
+        "INSERT INTO incoming_area SELECT idx, name, parent, grid, households, leader_name,"
+        " leader_phone, ST_GeomFromWKB(wkb, 4326)"
+        " FROM unnest(CAST(:idx AS int[]), CAST(:name AS text[]), CAST(:parent AS text[]),"
+        " CAST(:grid AS text[]), CAST(:households AS int[]), CAST(:leader_name AS text[]),"
+        " CAST(:leader_phone AS text[]), CAST(:wkb AS bytea[]))"
+        " AS f(idx, name, parent, grid, households, leader_name, leader_phone, wkb)"),
+        {"idx": [f.index for f in features], "name": [f.name for f in features],
+         "parent": [f.parent for f in features], "grid": [f.grid for f in features],
+         "households": [f.households for f in features],
+         "leader_name": [f.leader_name for f in features],
+         "leader_phone": [f.leader_phone for f in features],
+         "wkb": [None if f.geometry is None else shapely.to_wkb(f.geometry) for f in features]})
+    conn.execute(sa.text("ANALYZE incoming_area"))
 
 
 def _check_geometry(conn, features, make_valid, errors):
@@ -382,13 +432,14 @@ def _check_geometry(conn, features, make_valid, errors):
     for row in checked:
         feature = by_index[row["idx"]]
         if row["empty"]:
-            errors.feature(feature, "几何为空")
+            errors.feature(feature, "几何为空", geometry=True)
         elif row["type"] not in POLYGON_TYPES:
-            errors.feature(feature, f"几何类型是 {row['type']}，应为面（Polygon/MultiPolygon）")
+            errors.feature(feature, f"几何类型是 {row['type']}，应为面（Polygon/MultiPolygon）",
+                           geometry=True)
         elif not row["valid"] and make_valid:
             repair.append(row["idx"])
         elif not row["valid"]:
-            errors.feature(feature, f"几何无效：{row['reason']}")
+            errors.feature(feature, f"几何无效：{row['reason']}", geometry=True)
     if not repair:
         return 0
     emptied = conn.execute(sa.text(
@@ -397,57 +448,127 @@ def _check_geometry(conn, features, make_valid, errors):
         {"repair": repair}).mappings()
     for row in emptied:
         if row["empty"]:
-            errors.feature(by_index[row["idx"]], "几何无效且修复后没有面积，无法导入")
+            errors.feature(by_index[row["idx"]], "几何无效且修复后没有面积，无法导入", geometry=True)
     return len(repair)
 
 
-# Per kind: each input's parent (missing when not found), its grid (compounds only), whether
-# it is already stored, and the first feature with the same key (duplicates in the file).
-_LOOKUP = {
-    "community": """
-        SELECT i.idx, false AS parent_missing, false AS grid_missing,
-               x.id IS NOT NULL AS existing,
-               min(i.idx) OVER (PARTITION BY i.name) AS first_idx
-          FROM incoming_area i LEFT JOIN community x ON x.name = i.name
-         WHERE i.name IS NOT NULL""",
-    "grid": """
-        SELECT i.idx, c.id IS NULL AS parent_missing, false AS grid_missing,
-               x.id IS NOT NULL AS existing,
-               min(i.idx) OVER (PARTITION BY i.community, i.name) AS first_idx
+# parents ------------------------------------------------------------------------------
+
+# Where each feature without a named parent lies: the parent covering its point on surface,
+# how much of it is outside that parent and, when that is too much, the other parents it
+# overlaps. Features refused for their geometry are left out.
+_CONTAINING = """
+    WITH located AS (
+        SELECT i.idx, i.geom, h.id AS home, h.name AS home_name,
+               CASE WHEN h.id IS NULL OR ST_Covers(h.geom, i.geom) THEN 0
+                    ELSE ST_Area(ST_Difference(i.geom, h.geom)) / ST_Area(i.geom) END AS outside
           FROM incoming_area i
-          LEFT JOIN community c ON c.name = i.community
-          LEFT JOIN grid x ON x.community_id = c.id AND x.name = i.name
-         WHERE i.name IS NOT NULL AND i.community IS NOT NULL""",
-    "compound": """
-        SELECT i.idx, c.id IS NULL AS parent_missing,
-               c.id IS NOT NULL AND i.grid IS NOT NULL AND g.id IS NULL AS grid_missing,
-               x.id IS NOT NULL AS existing,
-               min(i.idx) OVER (PARTITION BY i.community, i.name) AS first_idx
-          FROM incoming_area i
-          LEFT JOIN community c ON c.name = i.community
-          LEFT JOIN grid g ON g.community_id = c.id AND g.name = i.grid
-          LEFT JOIN compound x ON x.community_id = c.id AND x.name = i.name
-         WHERE i.name IS NOT NULL AND i.community IS NOT NULL""",
+          LEFT JOIN LATERAL (SELECT p.id, p.name, p.geom FROM {parent} p
+                              WHERE ST_Covers(p.geom, ST_PointOnSurface(i.geom))
+                              ORDER BY p.id LIMIT 1) h ON true
+         WHERE i.parent IS NULL AND i.geom IS NOT NULL AND i.idx <> ALL(:unusable))
+    SELECT idx, home, home_name, outside,
+           CASE WHEN outside > :tolerance THEN ARRAY(
+               SELECT p.name FROM {parent} p
+                WHERE p.id <> l.home AND p.geom && l.geom AND ST_Intersects(p.geom, l.geom)
+                  AND ST_Area(ST_Intersection(p.geom, l.geom)) > :tolerance * ST_Area(l.geom)
+                ORDER BY p.name) END AS others
+      FROM located l
+     ORDER BY idx"""
+
+
+def _place(conn, kind, features, errors):
+    """Find each feature's parent (incoming_area.parent_id): by the name in the file, else the
+    one that contains it; report unknown names and features in none or straddling two."""
+    parent = PARENT.get(kind)
+    if parent is None:
+        return
+    zh, column = KIND_ZH[parent], COLUMNS[parent][0]
+    by_index = {f.index: f for f in features}
+    conn.execute(sa.text(f"UPDATE incoming_area i SET parent_id = p.id FROM {parent} p"
+                         " WHERE p.name = i.parent"))
+    for idx, name in conn.execute(sa.text(
+            "SELECT idx, parent FROM incoming_area"
+            " WHERE parent IS NOT NULL AND parent_id IS NULL ORDER BY idx")):
+        errors.feature(by_index[idx], f"{zh}“{name}”不存在")
+    placed = {}
+    rows = conn.execute(sa.text(_CONTAINING.format(parent=parent)),
+                        {"unusable": sorted(errors.unusable), "tolerance": OUTSIDE_TOLERANCE})
+    hint = f"，无法按位置归属（可在“{column}”列中写明）"
+    for row in rows.mappings():
+        feature = by_index[row["idx"]]
+        if row["home"] is None:
+            errors.feature(feature, f"不在任何{zh}内{hint}")
+        elif row["others"]:
+            names = "与".join(f"“{n}”" for n in [row["home_name"], *row["others"]])
+            errors.feature(feature, f"跨越{zh}{names}{hint}")
+        elif row["outside"] > OUTSIDE_TOLERANCE:
+            errors.feature(feature, f"有 {row['outside']:.0%} 的面积在{zh}“{row['home_name']}”之外{hint}")
+        else:
+            placed[row["idx"]] = row["home"]
+    conn.execute(sa.text(
+        "UPDATE incoming_area i SET parent_id = p.home"
+        " FROM unnest(CAST(:idx AS int[]), CAST(:home AS int[])) p(idx, home) WHERE i.idx = p.idx"),
+        {"idx": list(placed), "home": list(placed.values())})
+
+
+# references ---------------------------------------------------------------------------
+
+# Per kind: the key of a place (its name, unique in its table or in its community) and the
+# stored row it replaces.
+_KEY = {"district": "i.name", "subdistrict": "i.name", "community": "i.name",
+        "grid": "i.parent_id, i.name", "compound": "i.parent_id, i.name"}
+_STORED = {
+    "district": "district x ON x.name = i.name",
+    "subdistrict": "subdistrict x ON x.name = i.name",
+    "community": "community x ON x.name = i.name",
+    "grid": "grid x ON x.community_id = i.parent_id AND x.name = i.name",
+    "compound": "compound x ON x.community_id = i.parent_id AND x.name = i.name",
 }
 
-# Re-importing a feature replaces its geometry; attributes the file leaves empty keep
-# their stored values.
+
+def _lookup(kind):
+    """Each placed input: already stored, the first feature with its key (duplicates in the
+    file), and for compounds whether the grid named is in its community."""
+    grid = ("i.grid IS NOT NULL AND g.id IS NULL" if kind == "compound" else "false") + " AS grid_missing"
+    grid_join = ("LEFT JOIN grid g ON g.community_id = i.parent_id AND g.name = i.grid"
+                 " LEFT JOIN community m ON m.id = i.parent_id" if kind == "compound" else "")
+    community = "m.name" if kind == "compound" else "NULL"
+    placed = " AND i.parent_id IS NOT NULL" if kind in PARENT else ""
+    return f"""
+        SELECT i.idx, x.id IS NOT NULL AS existing, {grid}, {community} AS community,
+               min(i.idx) OVER (PARTITION BY {_KEY[kind]}) AS first_idx
+          FROM incoming_area i LEFT JOIN {_STORED[kind]} {grid_join}
+         WHERE i.name IS NOT NULL{placed}
+         ORDER BY i.idx"""
+
+
+# Re-importing a feature replaces its geometry and parent; attributes the file leaves empty
+# keep their stored values.
 _UPSERT = {
+    "district": """
+        INSERT INTO district (name, geom) SELECT name, ST_Multi(geom) FROM incoming_area
+        ON CONFLICT (name) DO UPDATE SET geom = EXCLUDED.geom""",
+    "subdistrict": """
+        INSERT INTO subdistrict (district_id, name, geom)
+        SELECT parent_id, name, ST_Multi(geom) FROM incoming_area
+        ON CONFLICT (name) DO UPDATE SET geom = EXCLUDED.geom, district_id = EXCLUDED.district_id""",
     "community": """
         INSERT INTO community (subdistrict_id, name, geom)
-        SELECT (SELECT id FROM subdistrict), name, ST_Multi(geom) FROM incoming_area
-        ON CONFLICT (name) DO UPDATE SET geom = EXCLUDED.geom""",
+        SELECT parent_id, name, ST_Multi(geom) FROM incoming_area
+        ON CONFLICT (name) DO UPDATE SET geom = EXCLUDED.geom, subdistrict_id = EXCLUDED.subdistrict_id""",
     "grid": """
-        INSERT INTO grid (community_id, name, geom)
-        SELECT c.id, i.name, ST_Multi(i.geom)
-          FROM incoming_area i JOIN community c ON c.name = i.community
-        ON CONFLICT (community_id, name) DO UPDATE SET geom = EXCLUDED.geom""",
+        INSERT INTO grid (community_id, name, leader_name, leader_phone, geom)
+        SELECT parent_id, name, leader_name, leader_phone, ST_Multi(geom) FROM incoming_area
+        ON CONFLICT (community_id, name) DO UPDATE SET
+            geom = EXCLUDED.geom,
+            leader_name = COALESCE(EXCLUDED.leader_name, grid.leader_name),
+            leader_phone = COALESCE(EXCLUDED.leader_phone, grid.leader_phone)""",
     "compound": """
         INSERT INTO compound (community_id, grid_id, name, households, geom)
-        SELECT c.id, g.id, i.name, i.households, ST_Multi(i.geom)
+        SELECT i.parent_id, g.id, i.name, i.households, ST_Multi(i.geom)
           FROM incoming_area i
-          JOIN community c ON c.name = i.community
-          LEFT JOIN grid g ON g.community_id = c.id AND g.name = i.grid
+          LEFT JOIN grid g ON g.community_id = i.parent_id AND g.name = i.grid
         ON CONFLICT (community_id, name) DO UPDATE SET
             geom = EXCLUDED.geom,
             grid_id = COALESCE(EXCLUDED.grid_id, compound.grid_id),
@@ -456,19 +577,14 @@ _UPSERT = {
 
 
 def _check_references(conn, kind, features, errors):
-    """Report unknown communities and grids and duplicates; return how many exist already."""
-    if kind == "community":
-        subdistricts = conn.execute(sa.text("SELECT count(*) FROM subdistrict")).scalar()
-        if subdistricts != 1:
-            errors.file(f"数据库中应恰有一个街道，现有 {subdistricts} 个，无法挂接社区")
+    """Report grids not in their compound's community and duplicates; return how many exist
+    already."""
     by_index = {f.index: f for f in features}
     existing = 0
-    for row in conn.execute(sa.text(_LOOKUP[kind] + " ORDER BY i.idx")).mappings():
+    for row in conn.execute(sa.text(_lookup(kind))).mappings():
         feature = by_index[row["idx"]]
-        if row["parent_missing"]:
-            errors.feature(feature, f"社区“{feature.community}”不存在")
         if row["grid_missing"]:
-            errors.feature(feature, f"网格“{feature.grid}”不在社区“{feature.community}”中")
+            errors.feature(feature, f"网格“{feature.grid}”不在社区“{row['community']}”中")
         if row["first_idx"] != row["idx"]:
             errors.feature(feature, f"与要素 {row['first_idx']} 重复（同名{KIND_ZH[kind]}）")
         existing += row["existing"]

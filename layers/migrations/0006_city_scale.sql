@@ -337,7 +337,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER issue_state AFTER INSERT OR DELETE OR UPDATE OF
-    stage, category, community_id, grid_id, compound_id, due_at, due_soon_at, closed_on_time, reported_at, title
+    stage, stage_changed_at, closed_at, category, community_id, grid_id, compound_id, geom, due_at, due_soon_at,
+    closed_on_time, reported_at, title
     ON issue FOR EACH ROW EXECUTE FUNCTION issue_state();
 
 -- Changes to places and people recompute the compounds they touch.

@@ -1,5 +1,6 @@
-// The dashboard's charts (ECharts, served by the app): drawn from /api/dashboard.json; a bar
-// with an issue count links to the issue list behind it.
+// The dashboard's charts (ECharts, served by the app): drawn from /api/dashboard.json (with the
+// page's own query string, so the same extent); a bar with an issue count links to the issue
+// list behind it, the name of a child area to its own dashboard (drilling down).
 (function () {
   "use strict";
   var FONT = 'system-ui, "Noto Sans CJK SC", "Noto Sans SC", sans-serif';
@@ -36,11 +37,14 @@
     return {show: true, position: position, fontSize: px(15), color: INK, formatter: formatter || "{c}"};
   }
 
-  function draw(id, option) {
+  function draw(id, option, labelLinks) {
     var el = document.getElementById(id);
     var chart = echarts.init(el, null, {renderer: "canvas"});
     chart.setOption(option);
-    chart.on("click", function (p) { if (p.data && p.data.href) window.location.href = p.data.href; });
+    chart.on("click", function (p) {
+      var href = p.componentType === "yAxis" ? (labelLinks || {})[p.value] : p.data && p.data.href;
+      if (href) window.location.href = href;
+    });
     charts.push(chart);
     el.setAttribute("data-drawn", "1");
   }
@@ -66,32 +70,36 @@
         data: categories.map(function (c) { return item(c.count, c.href); })}]
     }));
 
-    var communities = d.communities.slice().reverse();
-    var names = communities.map(function (c) { return c.name; });
+    var children = d.children.slice().reverse();
+    var names = children.map(function (c) { return c.name; });
+    var drill = {};
+    children.forEach(function (c) { drill[c.name] = c.href; });
+    var childAxis = axis("category", names, {axisLabel: {fontSize: px(15), color: "#1e40af", interval: 0},
+      triggerEvent: true});
     draw("chart-communities", base({
       xAxis: axis("value", null, {minInterval: 1}),
-      yAxis: axis("category", names, {axisLabel: {fontSize: px(15), color: INK, interval: 0}}),
+      yAxis: childAxis,
       series: [
         {type: "bar", stack: "n", name: S.open, itemStyle: {color: "#dc2626"},
-          data: communities.map(function (c) { return item(c.open, c.open_href); })},
+          data: children.map(function (c) { return item(c.open, c.open_href); })},
         {type: "bar", stack: "n", name: S.closed, itemStyle: {color: "#16a34a"},
-          data: communities.map(function (c) { return item(c.closed, c.closed_href); })}
+          data: children.map(function (c) { return item(c.closed, c.closed_href); })}
       ]
-    }));
+    }), drill);
 
     draw("chart-on-time", base({
       legend: {show: false},
       tooltip: {trigger: "item", textStyle: {fontSize: px(16)}, formatter: function (p) {
-        var c = communities[p.dataIndex];
+        var c = children[p.dataIndex];
         return c.name + "<br>" + S.rate + " " + (c.on_time_rate === null ? "—" : c.on_time_rate + "%") +
           "<br>" + S.late + " " + c.late + " " + S.count;
       }},
       xAxis: axis("value", null, {max: 100, axisLabel: {fontSize: px(15), color: INK, formatter: "{value}%"}}),
-      yAxis: axis("category", names, {axisLabel: {fontSize: px(15), color: INK, interval: 0}}),
+      yAxis: childAxis,
       series: [{type: "bar", name: S.rate, label: label("right", "{c}%"),
         itemStyle: {color: "#0f766e"},
-        data: communities.map(function (c) { return item(c.on_time_rate, c.late_href); })}]
-    }));
+        data: children.map(function (c) { return item(c.on_time_rate, c.late_href); })}]
+    }), drill);
 
     draw("chart-platforms", base({
       xAxis: axis("category", d.platforms.map(function (p) { return p.name; }),

@@ -2,7 +2,7 @@
 // Every piece of text that comes from data is escaped before it reaches innerHTML.
 var GridMap = (function () {
   "use strict";
-  var cfg = null, map = null, legendBox = null, buildings = null;
+  var cfg = null, map = null, legendBox = null, buildings = null, tiles = null;
   var S = function (key) { return cfg.strings[key] || key; };
 
   var esc = MapKit.esc;
@@ -77,20 +77,54 @@ var GridMap = (function () {
       fillColor: cfg.stageColors[feature.properties.stage] || "#999", fillOpacity: 0.95});
   }
 
-  function issueFeature(feature, layer) {
-    var p = feature.properties;
-    // The popup is a DOM element, not a string: when marker clustering re-adds the marker after
-    // a poll, Leaflet keeps this element, so a half-filled step form survives.
+  // An issue's card: title, stage, category, day reported, and the actions of the viewer's role.
+  // The popup content is a DOM element, not a string: when marker clustering re-adds the marker
+  // after a poll, Leaflet keeps this element, so a half-filled step form survives.
+  function issueCard(p) {
     var card = L.DomUtil.create("div", "card");
     card.innerHTML = "<h4>" + esc(p.title || S("notTopic")) + "</h4>" +
-      "<p>" + esc(S("stage")) + "：" + esc(p.stage_name) + "</p>" +
-      "<p>" + esc(S("category")) + "：" + esc(p.category_name) + "</p>" +
+      "<p>" + esc(S("stage")) + "：" + esc(p.stage_name || cfg.names.stage[p.stage] || p.stage) + "</p>" +
+      "<p>" + esc(S("category")) + "：" + esc(p.category_name || cfg.names.category[p.category] || p.category) + "</p>" +
       "<p>" + esc(S("reportedOn")) + "：" + esc(p.reported_on) + "</p><div class='gm-actions-slot'></div>";
+    return card;
+  }
+
+  function fillActions(card, id) {
+    var slot = card.querySelector(".gm-actions-slot");
+    if (!slot.childElementCount) Workflow.issueActions(id, slot);
+  }
+
+  function issueFeature(feature, layer) {
+    var p = feature.properties, card = issueCard(p);
     layer.bindPopup(card, {maxWidth: 300});
-    layer.on("popupopen", function () {
-      var slot = card.querySelector(".gm-actions-slot");
-      if (!slot.childElementCount) Workflow.issueActions(p.id, slot);
+    layer.on("popupopen", function () { fillActions(card, p.id); });
+  }
+
+  // Maps too big for GeoJSON draw areas, compounds and issues from the vector tiles; a click
+  // opens the same cards as the GeoJSON layers, and the legend comes from /api/legend.
+  function startTiles() {
+    L.vectorGrid.protobuf("/tiles/communities,grids/{z}/{x}/{y}.pbf", {
+      rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 22, maxZoom: 22,
+      vectorTileLayerStyles: {
+        communities: {color: "#b45309", weight: 2, dashArray: "6 4", fill: false},
+        grids: {color: "#2563eb", weight: 1, dashArray: "2 4", fill: false}
+      }
+    }).addTo(map);
+    tiles = TileLayers.add(map, cfg, {
+      compound: function (id, latlng) { if (!Workflow.takeClick(latlng)) openCompound(id, latlng); },
+      issue: function (id, latlng, p) {
+        var card = issueCard(L.extend({id: id}, p || {}));
+        L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
+        fillActions(card, id);
+      }
     });
+    var b = map.getBounds(), q = {mode: cfg.mode};
+    if (cfg.asOf) {
+      q.as_of = cfg.asOf;
+      q.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",");
+    }
+    fetch("/api/legend?" + new URLSearchParams(q).toString()).then(function (r) { return r.json(); })
+      .then(function (body) { if (body.legend) showLegend(body.legend); });
   }
 
   function showLegend(entries) {
@@ -174,19 +208,16 @@ var GridMap = (function () {
     });
   }
 
+  // Places are looked up on the server (/api/search), so the page holds no index that grows
+  // with the city. An answer that arrives after a newer keystroke is dropped.
   function addSearch() {
     control("topleft", "gm-search", function (div) {
       div.innerHTML = "<input type='search' placeholder='" + esc(S("search")) + "' aria-label='" + esc(S("search")) + "'>" +
         "<ul class='gm-results'></ul>";
-      var input = div.querySelector("input"), results = div.querySelector("ul");
-      input.addEventListener("input", function () {
-        var term = input.value.trim().toLowerCase();
-        if (!term) { results.innerHTML = ""; return; }
-        var hits = cfg.search.filter(function (e) {
-          return e.name.indexOf(term) >= 0 || e.initials.indexOf(term) === 0 || e.pinyin.indexOf(term) === 0;
-        }).slice(0, 8);
+      var input = div.querySelector("input"), results = div.querySelector("ul"), asked = 0, timer = null;
+      function show(hits) {
         results.innerHTML = hits.map(function (e, i) {
-          return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(S(e.kind)) + "</small></li>";
+          return "<li data-i='" + i + "'>" + esc(e.name) + " <small>" + esc(e.parent || S(e.kind)) + "</small></li>";
         }).join("");
         Array.prototype.forEach.call(results.children, function (li) {
           li.addEventListener("click", function (e) {
@@ -197,13 +228,36 @@ var GridMap = (function () {
             map.fitBounds(hit.bounds, {maxZoom: 18});
             results.innerHTML = "";
             input.value = hit.name;
-            if (hit.kind === "compound") {
-              var b = L.latLngBounds(hit.bounds);
-              openCompound(hit.id, b.getCenter());
-            }
+            if (hit.kind === "compound") openCompound(hit.id, L.latLngBounds(hit.bounds).getCenter());
           });
         });
+      }
+      input.addEventListener("input", function () {
+        var term = input.value.trim(), ticket = ++asked;
+        clearTimeout(timer);
+        if (!term) { results.innerHTML = ""; return; }
+        timer = setTimeout(function () {
+          fetch("/api/search?q=" + encodeURIComponent(term)).then(function (r) { return r.ok ? r.json() : {results: []}; })
+            .then(function (body) { if (ticket === asked) show((Array.isArray(body) ? body : body.results || []).slice(0, 8)); })
+            .catch(function () { if (ticket === asked) results.innerHTML = ""; });
+        }, 150);
       });
+    });
+  }
+
+  // The heat layer is filled for the area in view only, from cells binned on the server.
+  function refreshHeat() {
+    var heat = window[cfg.heat];
+    if (!heat || !map.hasLayer(heat)) return;
+    var b = map.getBounds();
+    var params = {bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","),
+                  zoom: Math.round(map.getZoom())};
+    if (cfg.asOf) params.as_of = cfg.asOf;
+    fetch("/api/heat?" + new URLSearchParams(params).toString()).then(function (r) { return r.json(); }).then(function (body) {
+      var cells = body.cells || [], top = 1;
+      cells.forEach(function (c) { if (c[2] > top) top = c[2]; });
+      heat.setOptions({max: top});
+      heat.setLatLngs(cells);
     });
   }
 
@@ -268,13 +322,17 @@ var GridMap = (function () {
     map.on("click", function (e) { if (!Workflow.takeClick(e.latlng)) lookup(e.latlng); });
     map.on("locationfound", function (e) { lookup(e.latlng); });
     map.on("moveend", refreshBuildings);
+    map.on("moveend", refreshHeat);
+    map.on("overlayadd", refreshHeat);
     Workflow.start(cfg, map);
+    if (cfg.tiled) startTiles();
     document.documentElement.setAttribute("data-gridmap", "ready");
   }
 
   return {
     configure: function (c) { cfg = c; },
     mapName: function () { return cfg.map; },
+    refreshTiles: function () { if (tiles) tiles.refresh(); },
     start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
     issueMarker: issueMarker, issueFeature: issueFeature, openCompound: openCompound, esc: esc
   };

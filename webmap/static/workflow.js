@@ -54,6 +54,7 @@ var Workflow = (function () {
       var data = new FormData(form);
       if (!form.photo.files.length) data.delete("photo");
       api("POST", "/api/issues", data).then(function (res) {
+        if (res.status === 201) GridMap.refreshTiles();
         if (res.status === 201) popup.setContent("<p class='gm-done' data-issue='" + esc(res.body.id) + "'>" +
           esc(S("recorded")) + " #" + esc(res.body.id) + "</p>");
         else form.querySelector(".gm-error").textContent = res.body.error;
@@ -112,6 +113,7 @@ var Workflow = (function () {
           if (to === "rejected") body.reason = form.reason.value;
           api("POST", "/api/issues/" + i.id + "/advance", body).then(function (r) {
             if (r.status === 200) {
+              GridMap.refreshTiles();
               issueActions(issueId, container, "<p class='gm-done' data-stage='" + esc(r.body.stage) + "'>" +
                 esc(S("nowAt")) + " " + esc(stageName(r.body.stage)) + "</p>");
             } else form.querySelector(".gm-error").textContent = r.body.error;

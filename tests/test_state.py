@@ -1,0 +1,180 @@
+"""The state kept by the database (migration 0006) against the tables it summarises: after every
+kind of change the row triggers leave exactly what ``state_rebuild()`` computes from scratch,
+deadlines are kept on the issue, and a change in one community moves only that community's
+version (so every other screen keeps its cache)."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import q
+
+STATE_TABLES = ("compound_state", "grid_state", "issue_tally", "issue_month")
+
+
+def snapshot(conn):
+    """The state tables' rows; a tally row that went back to zero counts as no row."""
+    zero = {"issue_tally": " WHERE n <> 0", "issue_month": " WHERE n <> 0"}
+    return {t: sorted(tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}{zero.get(t, '')}")))
+            for t in STATE_TABLES} | {
+        "community_state": sorted(tuple(r) for r in conn.execute(sa.text(
+            "SELECT community_id, open_issues, due_soon_at, due_at FROM community_state")))}
+
+
+def assert_state_matches_rebuild(engine):
+    """The kept state equals a rebuild from the tables (the rebuild is rolled back)."""
+    with engine.connect() as conn:
+        with conn.begin() as tx:
+            kept = snapshot(conn)
+            conn.execute(sa.text("SELECT state_rebuild()"))
+            rebuilt = snapshot(conn)
+            tx.rollback()
+    for table in kept:
+        assert kept[table] == rebuilt[table], table
+
+
+def run(engine, sql, **params):
+    with engine.begin() as conn:
+        return conn.execute(sa.text(sql), params)
+
+
+def community_versions(engine):
+    return dict(q(engine, "SELECT community_id, version FROM community_state"))
+
+
+@pytest.fixture(scope="module")
+def places(engine):
+    """Two compounds in different communities, and a grid of the first's community."""
+    rows = q(engine, """SELECT DISTINCT ON (community_id) id, community_id, grid_id FROM compound
+                        WHERE grid_id IS NOT NULL ORDER BY community_id, id LIMIT 2""")
+    return {"a": rows[0], "b": rows[1]}
+
+
+def new_issue(engine, compound_id, title="测试：状态"):
+    return run(engine, """INSERT INTO issue (title, category, channel, geom)
+                          SELECT :t, 'road', 'phone', ST_PointOnSurface(geom) FROM compound WHERE id = :c
+                          RETURNING id""", t=title, c=compound_id).scalar()
+
+
+def test_the_sample_state_equals_a_rebuild(engine):
+    assert_state_matches_rebuild(engine)
+    # every compound, grid and community has its row
+    assert q(engine, "SELECT (SELECT count(*) FROM compound_state), (SELECT count(*) FROM compound)")[0] == (62, 62)
+    assert q(engine, "SELECT (SELECT count(*) FROM community_state), (SELECT count(*) FROM community)")[0] == (14, 14)
+    assert q(engine, "SELECT sum(n) FROM issue_tally")[0][0] == q(engine, "SELECT count(*) FROM issue")[0][0]
+
+
+def test_open_counts_match_the_issues(engine):
+    kept = dict(q(engine, "SELECT compound_id, open_issues FROM compound_state"))
+    counted = dict(q(engine, """SELECT c.id, count(i.id) FILTER (WHERE st.is_open) FROM compound c
+                                LEFT JOIN issue i ON i.compound_id = c.id LEFT JOIN stage st ON st.code = i.stage
+                                GROUP BY c.id"""))
+    assert kept == counted
+    assert sum(kept.values()) > 0
+
+
+def test_deadlines_are_kept_on_the_issue(engine):
+    rows = q(engine, """SELECT i.stage, st.is_open, i.stage_changed_at, i.due_at, i.due_soon_at, st.deadline_days
+                        FROM issue i JOIN stage st ON st.code = i.stage""")
+    for stage, is_open, since, due_at, due_soon_at, days in rows:
+        if is_open:
+            assert due_at == since + dt.timedelta(days=days), stage
+            assert due_soon_at == since + dt.timedelta(days=days * 0.75), stage
+        else:
+            assert due_at is None and due_soon_at is None, stage
+
+
+def test_a_new_issue_and_its_steps_keep_the_state(engine, places):
+    a = places["a"]
+    before = q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=a[0])[0][0]
+    issue_id = new_issue(engine, a[0])
+    assert q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=a[0])[0][0] == before + 1
+    assert_state_matches_rebuild(engine)
+    for to in ("topic", "notice", "consult", "implement", "publish", "feedback", "closed"):
+        run(engine, "UPDATE issue SET stage = :s, stage_changed_at = now(), "
+                    "closed_at = CASE WHEN :s = 'closed' THEN now() END WHERE id = :i", s=to, i=issue_id)
+        run(engine, "INSERT INTO issue_event (issue_id, actor, from_stage, to_stage) "
+                    "SELECT :i, 'test', NULL, :s", i=issue_id, s=to)
+    assert q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=a[0])[0][0] == before
+    assert q(engine, "SELECT closed_on_time FROM issue WHERE id = :i", i=issue_id)[0][0] is True
+    assert_state_matches_rebuild(engine)
+
+
+def test_an_overdue_issue_turns_the_compound_overdue_by_time_alone(engine, places):
+    b = places["b"]
+    issue_id = new_issue(engine, b[0])
+    run(engine, "UPDATE issue SET stage_changed_at = now() - interval '4 days' WHERE id = :i", i=issue_id)
+    due_at, = q(engine, "SELECT due_at FROM compound_state WHERE compound_id = :c", c=b[0])[0]
+    assert due_at <= q(engine, "SELECT now() - interval '1 day'")[0][0]  # reported: 3 days
+    assert_state_matches_rebuild(engine)
+
+
+def test_moving_an_issue_moves_its_share(engine, places):
+    a, b = places["a"], places["b"]
+    issue_id = new_issue(engine, a[0])
+    counts = lambda: dict(q(engine, "SELECT compound_id, open_issues FROM compound_state "
+                                    "WHERE compound_id IN (:a, :b)", a=a[0], b=b[0]))
+    before = counts()
+    run(engine, "UPDATE issue SET geom = (SELECT ST_PointOnSurface(geom) FROM compound WHERE id = :b) "
+                "WHERE id = :i", b=b[0], i=issue_id)
+    after = counts()
+    assert after[a[0]] == before[a[0]] - 1 and after[b[0]] == before[b[0]] + 1
+    assert_state_matches_rebuild(engine)
+
+
+def test_heads_orgs_and_buildings_keep_vacancies_and_self_governance(engine, places):
+    a = places["a"]
+    missing = lambda: q(engine, "SELECT missing_heads, has_org FROM compound_state WHERE compound_id = :c", c=a[0])[0]
+    vacancies, _ = missing()
+    head = q(engine, "SELECT id FROM head WHERE compound_id = :c AND retired_on IS NULL ORDER BY id LIMIT 1", c=a[0])[0][0]
+    run(engine, "UPDATE head SET retired_on = current_date - 1 WHERE id = :h", h=head)
+    assert missing()[0] == vacancies + 1
+    building = run(engine, "INSERT INTO building (compound_id, name, floors, geom) SELECT id, '测试楼', 6, "
+                           "ST_Multi(ST_Buffer(ST_PointOnSurface(geom), 0.00001)) FROM compound WHERE id = :c "
+                           "RETURNING id", c=a[0]).scalar()
+    run(engine, "INSERT INTO unit (building_id, name) VALUES (:b, '1单元')", b=building)
+    assert missing()[0] == vacancies + 3   # the retired head, the new building's and unit's heads
+    run(engine, "INSERT INTO self_governance_org (compound_id, name, kind) VALUES (:c, '测试自管会', '自管会')", c=a[0])
+    assert missing()[1] is True
+    assert_state_matches_rebuild(engine)
+
+
+def test_a_change_moves_only_its_own_communitys_version(engine, places):
+    a, b = places["a"], places["b"]
+    before = community_versions(engine)
+    new_issue(engine, a[0])
+    after = community_versions(engine)
+    changed = {c for c in after if after[c] != before[c]}
+    assert changed == {a[1]}
+    assert b[1] not in changed
+
+
+def test_the_layer_etag_of_one_community_survives_a_change_in_another(client, engine, places):
+    a, b = places["a"], places["b"]
+    bbox_of = lambda c: ",".join(f"{v:.6f}" for v in q(engine, """
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+          FROM (SELECT ST_Extent(ST_Buffer(ST_PointOnSurface(geom), 0.00005)) e FROM compound WHERE id = :c) x""", c=c)[0])
+    url = f"/api/layers/compounds.geojson?bbox={bbox_of(b[0])}"
+    first = client.get(url)
+    assert first.status_code == 200
+    # the bbox holds only the other community
+    assert {f["properties"]["community"] for f in first.get_json()["features"]} == \
+        {q(engine, "SELECT name FROM community WHERE id = :c", c=b[1])[0][0]}
+    new_issue(engine, a[0])
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    new_issue(engine, b[0])
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]
+
+
+def test_heat_cells_count_the_open_issues_in_view(client, engine):
+    minx, miny, maxx, maxy = q(engine, "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                                       "FROM (SELECT ST_Extent(geom) e FROM subdistrict) x")[0]
+    response = client.get(f"/api/heat?bbox={minx},{miny},{maxx},{maxy}&zoom=14")
+    assert response.status_code == 200
+    cells = response.get_json()["cells"]
+    assert sum(c[2] for c in cells) == q(engine, "SELECT count(*) FROM issue WHERE due_at IS NOT NULL")[0][0]
+    coarse = client.get(f"/api/heat?bbox={minx},{miny},{maxx},{maxy}&zoom=11").get_json()["cells"]
+    assert len(coarse) < len(cells)
+    assert client.get("/api/heat?zoom=14").status_code == 400
+    assert client.get(f"/api/heat?bbox={minx},{miny},{maxx},{maxy}&zoom=abc").status_code == 400
