@@ -1,8 +1,11 @@
 """webmap/static/tilelayers.js in headless Chromium: a page with only a Leaflet map and the
 module draws the sample's compounds from vector tiles in their mode's colors, labels the
-issue cells with counts that add up, and hands clicks on a compound or an issue to the page."""
+issue cells with counts that add up, and hands clicks on a compound or an issue to the page;
+and the map page itself, made to draw from tiles, shows colors, legend and the cards."""
+import pytest
 import sqlalchemy as sa
 
+from app import create_app
 from webmap import mapview, modes
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
@@ -35,6 +38,14 @@ FILLS = """() => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def app(database):
+    """The app of this module: its map page draws from tiles above 10 compounds (the sample's 62)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database, "TILES_ABOVE": 10})
+    yield app
+    app.extensions["gridmap_engine"].dispose()
+
+
 def rows(engine, sql, **params):
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
@@ -58,9 +69,9 @@ def click_at(page, lat, lon):
     page.mouse.click(*point)
 
 
-def test_compounds_are_drawn_from_tiles_in_the_modes_colors_and_answer_clicks(page, engine):
-    # A compound with no open issue, at its interior point farthest from every open issue, and
-    # the open issue farthest from the others: a click on either cannot hit something else.
+def lonely_compound_and_issue(engine):
+    """A compound with no open issue, at its interior point farthest from every open issue, and
+    the open issue farthest from the others: a click on either cannot hit something else."""
     c = rows(engine, """
         SELECT c.id, ST_X(p) AS lon, ST_Y(p) AS lat
           FROM compound c CROSS JOIN LATERAL ST_PointOnSurface(c.geom) p
@@ -70,6 +81,11 @@ def test_compounds_are_drawn_from_tiles_in_the_modes_colors_and_answer_clicks(pa
         SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat FROM issue i WHERE i.due_at IS NOT NULL
          ORDER BY (SELECT min(ST_Distance(i.geom, j.geom)) FROM issue j
                     WHERE j.due_at IS NOT NULL AND j.id <> i.id) DESC LIMIT 1""")[0]
+    return c, i
+
+
+def test_compounds_are_drawn_from_tiles_in_the_modes_colors_and_answer_clicks(page, engine):
+    c, i = lonely_compound_and_issue(engine)
     open_page(page, c["lat"], c["lon"], 16)
     fills = page.evaluate(FILLS)
     palette = set(modes.GOVERNANCE.values())
@@ -120,4 +136,39 @@ def test_refresh_reloads_the_tiles_and_the_heat_layer_draws_the_cells(page, engi
         });
     })""")
     assert painted[0] > 1000 and painted[1] == 0
+    assert page.problems == []
+
+
+MAP = "window[document.querySelector('.folium-map').id]"
+# Every tile of the compounds and issues in view is drawn (VectorGrid marks a drawn tile loaded).
+DRAWN = """(() => { const all = document.querySelectorAll('.leaflet-overlay-pane canvas');
+  return all.length > 0 && [...all].every(c => c.classList.contains('leaflet-tile-loaded')); })()"""
+
+
+def test_the_map_page_draws_from_tiles_with_colors_legend_and_cards(page, engine):
+    c, i = lonely_compound_and_issue(engine)
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(page.base + "/?mode=sla")
+    page.wait_for_function("document.documentElement.dataset.gridmap === 'ready'"
+                           " && document.querySelector('.gm-legend h4') !== null", timeout=20_000)
+    assert page.locator("path.compound").count() == 0        # no GeoJSON compounds
+    page.evaluate(f"{MAP}.setView([{c['lat']}, {c['lon']}], 16, {{animate: false}})")
+    page.wait_for_function(DRAWN)
+    assert [f for f in page.evaluate(FILLS) if near(f, set(modes.SLA_COLORS.values()))]
+    legend = page.eval_on_selector_all(".gm-legend .legend-row i", "els => els.map(e => e.style.background)")
+    assert len(legend) == 4
+    point = page.evaluate(f"(() => {{ const p = {MAP}.latLngToContainerPoint([{c['lat']}, {c['lon']}]);"
+                          " const r = document.querySelector('.folium-map').getBoundingClientRect();"
+                          " return [r.x + p.x, r.y + p.y]; })()")
+    page.mouse.click(*point)
+    page.wait_for_selector(f".leaflet-popup .card[data-compound='{c['id']}']")
+    page.evaluate(f"{MAP}.closePopup(); {MAP}.setView([{i['lat']}, {i['lon']}], 17, {{animate: false}})")
+    page.wait_for_function(DRAWN)
+    page.mouse.click(*point)      # the same place on screen: now the issue
+    page.wait_for_selector(".leaflet-popup .card h4")
+    stage = rows(engine, "SELECT name_zh FROM stage s JOIN issue i ON i.stage = s.code WHERE i.id = :id", id=i["id"])[0]
+    assert stage["name_zh"] in page.inner_text(".leaflet-popup .card")
+    assert not [u for u in requested if "/api/lookup" in u]   # a click on a feature is not a map click
+    assert any("/tiles/compounds,issues/17/" in u for u in requested)
     assert page.problems == []

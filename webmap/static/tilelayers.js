@@ -99,8 +99,8 @@ var TileLayers = (function () {
   }
 
   // Compounds colored by the page's mode, and (unless a past date is replayed: issues tiles
-  // show the present) the open issues. ``on.compound(id, latlng)`` and ``on.issue(id, latlng)``
-  // are called on a click; a click on a cell zooms in.
+  // show the present) the open issues. ``on.compound(id, latlng, properties)`` and
+  // ``on.issue(id, latlng, properties)`` are called on a click; a click on a cell zooms in.
   function add(map, cfg, on) {
     var version = 0, layers = cfg.asOf ? "compounds" : "compounds,issues";
     var params = {mode: cfg.mode, as_of: cfg.asOf || null,
@@ -118,9 +118,10 @@ var TileLayers = (function () {
     grid.options.onTile = cellLabels(map, grid);
     grid.on("click", function (e) {
       var p = e.layer.properties;
+      L.DomEvent.stopPropagation(e);   // the map's own click (a lookup) is not for this one
       if (p.count !== undefined) map.setView(e.latlng, Math.min(map.getZoom() + 2, POINTS_ZOOM));
-      else if (p.stage !== undefined) on.issue(p.id, e.latlng);
-      else on.compound(p.id, e.latlng);
+      else if (p.stage !== undefined) on.issue(p.id, e.latlng, p);
+      else on.compound(p.id, e.latlng, p);
     });
     grid.addTo(map);
     return {
