@@ -149,5 +149,5 @@ var TileLayers = (function () {
     };
   }
 
-  return {add: add, heat: heat, POINTS_ZOOM: POINTS_ZOOM};
+  return {add: add, heat: heat, classExtent: classExtent, POINTS_ZOOM: POINTS_ZOOM};
 })();
