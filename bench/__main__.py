@@ -83,7 +83,8 @@ def main(argv=None):
         place = cases.places(floor, args.rounds)
         bench = cases.Bench(server.port, Recorder(app), floor, args.rounds,
                             {None: (None, "public"), **accounts})
-        rows = cases.measure(bench, place, accounts) + [load] + cases.measure_tiles(bench, place)
+        rows = (cases.measure(bench, place, accounts) + [load] + cases.measure_tiles(bench, place)
+                + cases.statistic_rows(floor))
         print(f"\n{args.rounds} rounds a row over HTTP/1.1 keep-alive to gunicorn on 127.0.0.1:{server.port}; "
               f"street bbox {place['bbox']}\n(a zoom-16 view around the compound with most open issues, "
               f"id {place['compound']}). raw: the read queries the route runs, recorded in-process and\n"

@@ -2,12 +2,15 @@
 (median and p95 over the rounds) and set beside its raw SQL (bench/raw.py) as a ratio."""
 import math
 import statistics
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
+from shapely.geometry import shape
 
 from bench.server import Client
+from geo import hotspot
 from layers import users
 
 PASSWORD = "bench password 146"
@@ -224,4 +227,33 @@ def measure_tiles(b, place):
             b.timed(cached, lambda i: client.get(path(tiles[0])), expect=(200, 204))
             b.raw(cached, path(tiles[0]))     # what the cache saves: the tile made afresh
             rows.append(cached)
+    return rows
+
+
+def statistic_rows(floor):
+    """Binning into square cells and Gi* alone (geo.hotspot; the route counts the cells in
+    PostGIS): the sample's issues, then points drawn uniformly over the sample subdistrict."""
+    lon, lat, area = floor.execute("""
+        SELECT array_agg(ST_X(i.geom)), array_agg(ST_Y(i.geom)), (SELECT ST_AsGeoJSON(geom)::json
+                 FROM subdistrict WHERE name = '中心路街道')
+          FROM issue i JOIN community m ON m.id = i.community_id JOIN subdistrict s ON s.id = m.subdistrict_id
+         WHERE s.name = '中心路街道'""")[0]
+    outline = shape(area)
+    grid = hotspot.Grid.over(outline.bounds, hotspot.DEFAULT_SIZE)
+    cells = hotspot.area_cells(outline, grid, outline.bounds)
+
+    def timed(x, y, rounds):
+        seconds = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            hotspot.hotspots(*hotspot.bin_points(np.asarray(x), np.asarray(y), grid), cells)
+            seconds.append(time.perf_counter() - started)
+        return seconds
+
+    rows = [Row(f"hotspot Gi* alone, the sample's {len(lon)} issues", "", seconds=timed(lon, lat, 10))]
+    rng = np.random.default_rng(146)
+    minx, miny, maxx, maxy = outline.bounds
+    for n, rounds in ((10 ** 5, 10), (10 ** 6, 3)):
+        x, y = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+        rows.append(Row(f"hotspot Gi* alone, {n:.0e} points", "", seconds=timed(x, y, rounds)))
     return rows

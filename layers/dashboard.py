@@ -17,30 +17,54 @@ from layers.issue_filter import OVERDUE, now
 
 MONTHS = 24
 
+# The seed document's figures over the whole database, counted directly: the sample
+# loader's summary (a dashboard reads them per area, below).
+FIGURES_SQL = """
+SELECT (SELECT count(*) FROM community) AS communities,
+       (SELECT count(*) FROM compound) AS compounds,
+       (SELECT count(*) FROM venue) AS venues,
+       (SELECT count(*) FROM meeting) AS meetings,
+       (SELECT count(*) FROM deputy WHERE kind = 'npc_deputy') AS npc,
+       (SELECT count(*) FROM deputy WHERE kind = 'cppcc_member') AS cppcc,
+       (SELECT count(DISTINCT compound_id) FROM self_governance_org) AS orgs,
+       (SELECT count(*) FROM issue) AS issues,
+       (SELECT count(*) FROM issue JOIN category c ON c.code = issue.category
+         WHERE issue.stage = 'closed' AND c.livelihood) AS resolved
+"""
+
 # ``a`` holds the area's communities with the child area each lies in; ``t`` the tallies
 # summed per child; ``late`` the overdue issues per child.
 DASHBOARD = f"""
 WITH a AS MATERIALIZED ({{communities}}),
+summed AS MATERIALIZED (
+    SELECT a.child_id, t.stage, t.category, t.on_time, sum(t.n)::int AS n
+      FROM issue_tally t JOIN a ON a.community_id = t.community_id GROUP BY 1, 2, 3, 4),
 t AS MATERIALIZED (
-    SELECT a.child_id, t.stage, t.category, t.on_time, st.is_open, cat.livelihood, sum(t.n)::int AS n
-      FROM issue_tally t JOIN a ON a.community_id = t.community_id
-      JOIN stage st ON st.code = t.stage JOIN category cat ON cat.code = t.category
-     GROUP BY 1, 2, 3, 4, 5, 6),
+    SELECT s.*, st.is_open, cat.livelihood FROM summed s
+      JOIN stage st ON st.code = s.stage JOIN category cat ON cat.code = s.category),
 late AS MATERIALIZED (
     SELECT a.child_id, count(*)::int AS n FROM issue i JOIN a ON a.community_id = i.community_id
      WHERE {OVERDUE} GROUP BY 1),
 per_child AS (
-    SELECT c.level, c.id, c.name,
-           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.is_open), 0)::int AS open,
-           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.stage = 'closed'), 0)::int AS closed,
-           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.on_time = 1), 0)::int AS closed_on_time,
-           coalesce((SELECT sum(n) FROM t WHERE t.child_id = c.id AND t.on_time = 2), 0)::int AS closed_late,
-           coalesce((SELECT n FROM late WHERE late.child_id = c.id), 0) AS overdue
-      FROM ({{children}}) c),
+    SELECT c.level, c.id, c.name, coalesce(x.open, 0) AS open, coalesce(x.closed, 0) AS closed,
+           coalesce(x.closed_on_time, 0) AS closed_on_time, coalesce(x.closed_late, 0) AS closed_late,
+           coalesce(late.n, 0) AS overdue
+      FROM ({{children}}) c
+      LEFT JOIN (SELECT child_id, sum(n) FILTER (WHERE is_open)::int AS open,
+                        sum(n) FILTER (WHERE stage = 'closed')::int AS closed,
+                        sum(n) FILTER (WHERE on_time = 1)::int AS closed_on_time,
+                        sum(n) FILTER (WHERE on_time = 2)::int AS closed_late
+                   FROM t GROUP BY child_id) x ON x.child_id = c.id
+      LEFT JOIN late ON late.child_id = c.id),
 months AS (
     SELECT g::date AS month
       FROM generate_series(date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai') - interval '{MONTHS - 1} months',
                            date_trunc('month', :t AT TIME ZONE 'Asia/Shanghai'), interval '1 month') g),
+per_month AS (
+    SELECT n.month, sum(n.n)::int AS n FROM issue_month n JOIN a ON a.community_id = n.community_id
+     WHERE n.month >= (SELECT min(month) FROM months) GROUP BY 1),
+per_stage AS (SELECT stage, sum(n)::int AS n FROM t GROUP BY 1),
+per_category AS (SELECT category, sum(n)::int AS n FROM t GROUP BY 1),
 venues AS (SELECT v.id FROM venue v JOIN a ON a.community_id = v.community_id),
 meetings AS (SELECT mt.id, mt.platform FROM meeting mt JOIN venues v ON v.id = mt.venue_id),
 deputies AS (SELECT DISTINCT d.id, d.kind FROM deputy d JOIN deputy_community dc ON dc.deputy_id = d.id
@@ -64,13 +88,12 @@ SELECT json_build_object(
   'resolved_livelihood', (SELECT coalesce(sum(n), 0) FROM t WHERE stage = 'closed' AND livelihood),
   'stages', (SELECT json_agg(json_build_object(
                  'code', st.code, 'name', CASE WHEN :en THEN st.name_en ELSE st.name_zh END,
-                 'count', (SELECT coalesce(sum(n), 0) FROM t WHERE t.stage = st.code)) ORDER BY st.ordinal)
-               FROM stage st),
+                 'count', coalesce(x.n, 0)) ORDER BY st.ordinal)
+               FROM stage st LEFT JOIN per_stage x ON x.stage = st.code),
   'months', (SELECT json_agg(json_build_object(
                  'month', to_char(mo.month, 'YYYY-MM'),
-                 'count', (SELECT coalesce(sum(n.n), 0) FROM issue_month n JOIN a ON a.community_id = n.community_id
-                            WHERE n.month = mo.month)) ORDER BY mo.month)
-               FROM months mo),
+                 'count', coalesce(x.n, 0)) ORDER BY mo.month)
+               FROM months mo LEFT JOIN per_month x ON x.month = mo.month),
   'children', (SELECT coalesce(json_agg(json_build_object(
                  'level', c.level, 'id', c.id, 'name', c.name, 'open', c.open, 'closed', c.closed,
                  'on_time', c.closed_on_time + c.open - c.overdue, 'late', c.closed_late + c.overdue,
@@ -80,14 +103,13 @@ SELECT json_build_object(
                  FROM per_child c),
   'categories', (SELECT json_agg(json_build_object(
                  'code', c.code, 'name', CASE WHEN :en THEN c.name_en ELSE c.name_zh END,
-                 'count', (SELECT coalesce(sum(n), 0) FROM t WHERE t.category = c.code)) ORDER BY c.ordinal)
-               FROM category c),
+                 'count', coalesce(x.n, 0)) ORDER BY c.ordinal)
+               FROM category c LEFT JOIN per_category x ON x.category = c.code),
   'platforms', (SELECT json_agg(json_build_object(
                  'code', p.code, 'name', CASE WHEN :en THEN p.name_en ELSE p.name_zh END,
                  'meetings', (SELECT count(*) FROM meetings mt WHERE mt.platform = p.code),
                  'issues', (SELECT count(DISTINCT mi.issue_id) FROM meeting_issue mi
-                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN issue i ON i.id = mi.issue_id
-                              JOIN a ON a.community_id = i.community_id
+                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN a ON a.community_id = mi.community_id
                              WHERE mt.platform = p.code))
                  ORDER BY p.code)
                FROM platform p))"""

@@ -17,6 +17,10 @@ REPORTER_COLUMNS = f""",
            CASE WHEN {ISSUE_IN_SCOPE} THEN r.name ELSE mask_name(r.name) END AS reporter_name,
            CASE WHEN {ISSUE_IN_SCOPE} THEN r.phone ELSE mask_phone(r.phone) END AS reporter_phone"""
 
+# The most issues one ledger holds (a spreadsheet of a district's years); more is refused
+# (db.TooManyRows) with a request to narrow the extent or the filter.
+LEDGER_MAX = 100_000
+
 # A title stays withheld (NULL) until the issue is taken up as a topic, outside the area.
 LEDGER = f"""
     SELECT i.id, CASE WHEN {ISSUE_IN_SCOPE} OR i.stage <> 'reported' THEN i.title END AS title,
@@ -48,7 +52,7 @@ def ledger(f, scope, *, reporters, en=False):
     clause, params = where(f)
     sql = LEDGER.format(where=clause, reporters=REPORTER_COLUMNS if reporters else "",
                         reporter_join="LEFT JOIN issue_reporter r ON r.issue_id = i.id" if reporters else "")
-    return [dict(r) for r in db.rows(sql, dict(params, **scope, en=en))]
+    return [dict(r) for r in db.rows(sql, dict(params, **scope, en=en), max_rows=LEDGER_MAX)]
 
 
 # Only the heads in office inside the viewer's area: a row outside it is not read at all.

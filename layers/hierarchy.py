@@ -28,19 +28,20 @@ COMMUNITIES = {
                FROM community m WHERE m.id = ANY(CAST(:area_communities AS int[]))""",
 }
 
-# The children of an area (the community itself for a community), with their bounds.
-_BOUNDS = """round(ST_XMin(geom)::numeric, 6) AS minx, round(ST_YMin(geom)::numeric, 6) AS miny,
-             round(ST_XMax(geom)::numeric, 6) AS maxx, round(ST_YMax(geom)::numeric, 6) AS maxy"""
+# The children of an area (a community is its own child).
 CHILDREN = {
-    "city": f"SELECT 'district' AS level, id, name, {_BOUNDS} FROM district ORDER BY id",
-    "district": f"""SELECT 'subdistrict' AS level, id, name, {_BOUNDS} FROM subdistrict
-                     WHERE district_id = :area_id ORDER BY id""",
-    "subdistrict": f"""SELECT 'community' AS level, id, name, {_BOUNDS} FROM community
-                        WHERE subdistrict_id = :area_id ORDER BY id""",
-    "community": f"SELECT 'community' AS level, id, name, {_BOUNDS} FROM community WHERE id = :area_id",
-    MINE: f"""SELECT 'community' AS level, id, name, {_BOUNDS} FROM community
-               WHERE id = ANY(CAST(:area_communities AS int[])) ORDER BY id""",
+    "city": "SELECT 'district' AS level, id, name, geom FROM district",
+    "district": "SELECT 'subdistrict' AS level, id, name, geom FROM subdistrict WHERE district_id = :area_id",
+    "subdistrict": "SELECT 'community' AS level, id, name, geom FROM community WHERE subdistrict_id = :area_id",
+    "community": "SELECT 'community' AS level, id, name, geom FROM community WHERE id = :area_id",
+    MINE: """SELECT 'community' AS level, id, name, geom FROM community
+               WHERE id = ANY(CAST(:area_communities AS int[]))""",
 }
+CHILDREN_BOUNDS = """
+    SELECT level, id, name,
+           round(ST_XMin(geom)::numeric, 6) AS minx, round(ST_YMin(geom)::numeric, 6) AS miny,
+           round(ST_XMax(geom)::numeric, 6) AS maxx, round(ST_YMax(geom)::numeric, 6) AS maxy
+      FROM ({children}) c ORDER BY id"""
 
 # The places above an area and the area itself, from the district down.
 TRAIL = {
@@ -120,7 +121,7 @@ def trail(area):
 
 def children(area):
     """The children of ``area`` with their bounds (a community's is itself), in id order."""
-    return [dict(r) for r in db.rows(CHILDREN[area.level], area.params)]
+    return [dict(r) for r in db.rows(CHILDREN_BOUNDS.format(children=CHILDREN[area.level]), area.params)]
 
 
 def only_child(area):
@@ -135,6 +136,21 @@ def only_child(area):
 def outline(area):
     """The area's outline as a GeoJSON geometry (dict)."""
     return db.scalar(f"SELECT ST_AsGeoJSON(g, 6)::json FROM ({OUTLINE[area.level]}) x(g)", area.params)
+
+
+def bounds(area):
+    """(minx, miny, maxx, maxy) of the area."""
+    return tuple(db.rows(f"SELECT ST_XMin(g) AS minx, ST_YMin(g) AS miny, ST_XMax(g) AS maxx, ST_YMax(g) AS maxy"
+                         f" FROM ({OUTLINE[area.level]}) x(g)", area.params)[0].values())
+
+
+def within(select_sql, area):
+    """``select_sql`` (a layer with a ``geom`` column) kept to the features inside the area: a
+    feature whose interior point lies in its outline. Takes ``area.params``."""
+    if area.level == "city":
+        return select_sql
+    return (f"SELECT f.* FROM ({select_sql}) f, ({OUTLINE[area.level]}) o(g)"
+            f" WHERE ST_Intersects(ST_PointOnSurface(f.geom), o.g)")
 
 
 # The communities of a viewer's areas: every community of their districts and subdistricts,

@@ -15,11 +15,13 @@ from layers.scope import PUBLIC, in_scope
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-# Every query here reads issues through this FROM: ``i`` the issue, ``st`` its stage,
-# ``cat`` its category.
+# A query that shows issues reads them through this FROM: ``i`` the issue, ``st`` its stage,
+# ``cat`` its category. The WHERE clause reads ``i`` alone, so that a query that only counts
+# or places issues reads ``issue i`` and nothing more.
 FROM = """issue i
       JOIN stage st ON st.code = i.stage
       JOIN category cat ON cat.code = i.category"""
+LIVELIHOOD = "i.category IN (SELECT code FROM category WHERE livelihood)"
 
 # Overdue at :t: open and past the deadline of its stage (the map's red SLA class). As a
 # condition it reads the partial indexes on due_at; as a column it is false once closed.
@@ -35,8 +37,9 @@ LINKED_TO_PLATFORM = """i.id IN (SELECT mi.issue_id FROM meeting_issue mi JOIN m
                                  WHERE mt.platform = :platform)"""
 
 # A list's total is counted exactly from the tallies or the deadline index where the filter
-# allows; otherwise up to this many, and shown as "more than" beyond.
-COUNT_CAP = 10_000
+# allows; otherwise up to this many, and shown as "more than" beyond (a narrower filter
+# finds the rest).
+COUNT_CAP = 2_000
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def now():
 
 
 def where(f):
-    """The WHERE clause for ``f`` over ``FROM``, and its parameters (``:t`` is now)."""
+    """The WHERE clause for ``f`` over ``issue i``, and its parameters (``:t`` is now)."""
     clauses, params = [f.area.where("i.community_id")], dict(now(), **f.area.params)
     if f.since is not None:
         clauses.append("i.reported_at >= :since")
@@ -97,7 +100,7 @@ def where(f):
     if f.overdue is not None:
         clauses.append(OVERDUE if f.overdue else f"NOT {OVERDUE_COLUMN}")
     if f.livelihood is not None:
-        clauses.append("cat.livelihood" if f.livelihood else "NOT cat.livelihood")
+        clauses.append(LIVELIHOOD if f.livelihood else f"NOT {LIVELIHOOD}")
     if f.on_time is not None:
         clauses.append(f"{ON_TIME if f.on_time else LATE} IS TRUE")
     return " AND ".join(clauses), params
@@ -111,7 +114,7 @@ TALLY = """SELECT coalesce(sum(t.n), 0) FROM issue_tally t
             WHERE {where}"""
 MONTH = "SELECT coalesce(sum(t.n), 0) FROM issue_month t WHERE {where} AND t.month = :since"
 OVERDUE_COUNT = f"SELECT count(*) FROM issue i WHERE {{where}} AND {OVERDUE}"
-BOUNDED_COUNT = f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {{where}} LIMIT {COUNT_CAP + 1}) x"
+BOUNDED_COUNT = "SELECT count(*) FROM (SELECT 1 FROM issue i WHERE {where} LIMIT :cap + 1) x"
 
 
 def _whole_month(f):
@@ -159,36 +162,47 @@ def count(f, conn=None):
                 return closed + _overdue(f, conn), True
             return closed + _tally(IssueFilter(area=f.area, stage="open"), conn) - _overdue(f, conn), True
         clause, params = where(f)
-        n = db.scalar(BOUNDED_COUNT.format(where=clause), params, conn=conn)
+        n = db.scalar(BOUNDED_COUNT.format(where=clause), dict(params, cap=COUNT_CAP), conn=conn)
         return min(n, COUNT_CAP), n <= COUNT_CAP
 
 
 # The reporter is never read here; a title stays withheld until the issue is taken up as a
-# topic, outside the viewer's area.
+# topic, outside the viewer's area. ``{page}`` is the page's issues, newest first: many
+# matches are found soonest by walking the index on (reported_at, id) and filtering; few are
+# found by filtering first (the indexes on stage, community, compound, reported_at) and
+# sorting them, since a walk would pass most of the history before it had a page.
 LIST = f"""
+    WITH page AS ({{page}})
     SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR i.stage <> 'reported'
                       THEN i.title END AS title,
            i.stage, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name,
            CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community, c.name AS compound,
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on
-      FROM {FROM}
+      FROM page JOIN issue i ON i.id = page.id AND i.community_id = page.community_id
+      JOIN stage st ON st.code = i.stage
+      JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id
       LEFT JOIN compound c ON c.id = i.compound_id
-     WHERE {{where}}
-     ORDER BY i.reported_at DESC, i.id DESC
-     LIMIT :limit OFFSET :offset"""
+     ORDER BY i.reported_at DESC, i.id DESC"""
+WALK = """SELECT i.id, i.community_id FROM issue i WHERE {where}
+          ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"""
+FILTER_FIRST = """
+    WITH found AS MATERIALIZED (SELECT i.id, i.community_id, i.reported_at FROM issue i WHERE {where})
+    SELECT id, community_id FROM found ORDER BY reported_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+FEW = 20_000   # matches up to which filtering first is the cheaper way to a page
 
 
 def issues(f, *, limit, offset=0, scope=PUBLIC, en=False):
     """(total, exact, rows): how many issues match ``f`` (see ``count``), and one page of
-    them, newest first (the index on reported_at, id). ``scope`` is the viewer's area
-    (``layers.scope``)."""
+    them, newest first. ``scope`` is the viewer's area (``layers.scope``)."""
     clause, params = where(f)
     with db.transaction() as conn:
         total, exact = count(f, conn)
-        found = db.rows(LIST.format(where=clause),
-                        dict(params, **scope, limit=limit, offset=offset, en=en), conn=conn)
+        if total == 0:
+            return total, exact, []
+        page = (FILTER_FIRST if exact and total <= FEW else WALK).format(where=clause)
+        found = db.rows(LIST.format(page=page), dict(params, **scope, limit=limit, offset=offset, en=en), conn=conn)
     return total, exact, [dict(r) for r in found]
 
 

@@ -61,18 +61,20 @@ REQUEST = f"""json_build_object(
     'lat', round(ST_Y(i.geom)::numeric, 6), 'long', round(ST_X(i.geom)::numeric, 6),
     'media_url', NULL)"""
 
+# One page by the index on (reported_at DESC, id DESC), then its requests built; the total is
+# a count over the same window (the view bounds it to 90 days), never a window function
+# that would build every matching request first.
 REQUESTS = f"""
     WITH page AS (
-        SELECT i.id, i.reported_at, count(*) OVER () AS total
-          FROM issue i JOIN stage st ON st.code = i.stage
+        SELECT i.id, i.community_id, i.reported_at FROM issue i
          WHERE {{where}}
          ORDER BY i.reported_at DESC, i.id DESC
          LIMIT :limit OFFSET :offset)
-    SELECT coalesce(json_agg({REQUEST} ORDER BY p.reported_at DESC, p.id DESC), '[]')::text AS body,
-           coalesce(max(p.total), 0) AS total
-      FROM page p JOIN issue i ON i.id = p.id
+    SELECT coalesce(json_agg({REQUEST} ORDER BY p.reported_at DESC, p.id DESC), '[]')::text AS body
+      FROM page p JOIN issue i ON i.id = p.id AND i.community_id = p.community_id
       JOIN stage st ON st.code = i.stage JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id LEFT JOIN compound c ON c.id = i.compound_id"""
+TOTAL = "SELECT count(*) FROM issue i WHERE {where}"
 
 
 def services(en=False):
@@ -93,7 +95,7 @@ def requests(*, ids=None, codes=None, since=None, until=None, open_states=None, 
     """(JSON text of one page of requests, newest first; how many match in all).
 
     ``ids`` overrides every other filter, as the spec says. ``open_states`` is the set of
-    ``stage.is_open`` values wanted (open → true, closed → false); None wants both.
+    open-ness values wanted (open → true, closed → false); None wants both.
     """
     where, params = [], {"limit": limit, "offset": offset, "en": en, "identifying": IDENTIFYING_NUMBER}
     if ids is not None:
@@ -109,11 +111,14 @@ def requests(*, ids=None, codes=None, since=None, until=None, open_states=None, 
         if until is not None:
             where.append("i.reported_at <= :until")
             params["until"] = until
-        if open_states is not None:
-            where.append("st.is_open = ANY(CAST(:open_states AS boolean[]))")
+        if open_states is not None:  # an issue is open while it has a deadline (due_at)
+            where.append("(i.due_at IS NOT NULL) = ANY(CAST(:open_states AS boolean[]))")
             params["open_states"] = list(open_states)
-    row = db.rows(REQUESTS.format(where=" AND ".join(where) or "TRUE"), params)[0]
-    return row["body"], row["total"]
+    clause = " AND ".join(where) or "TRUE"
+    with db.transaction() as conn:
+        body = db.scalar(REQUESTS.format(where=clause), params, conn=conn)
+        total = db.scalar(TOTAL.format(where=clause), params, conn=conn)
+    return body, total
 
 
 def reply_days():

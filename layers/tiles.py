@@ -23,8 +23,8 @@ ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
 NEAR = "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)"
 MVT_GEOM = f"ST_AsMVTGeom(ST_Transform(f.geom, 3857), {ENVELOPE}, {EXTENT}, {BUFFER})"
 
-# A feature clipped away entirely has a NULL geometry: leave it out.
-ENCODE = f"""SELECT coalesce(ST_AsMVT(t, :layer, {EXTENT}, 'geom'), '')
+# One MVT layer; a feature clipped away entirely has a NULL geometry and is left out.
+ENCODE = f"""SELECT coalesce(ST_AsMVT(t, '{{layer}}', {EXTENT}, 'geom'), '')
                FROM ({{features}}) t WHERE t.geom IS NOT NULL"""
 
 # A projection of a layer's own SELECT (``f``), which the planner filters on its index.
@@ -112,16 +112,23 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
     raise KeyError(layer)
 
 
-def mvt(layer, z, x, y, *, mode=None, style=None, as_of=None, box=None):
-    """The tile z/x/y of ``layer`` as MVT bytes (empty when it has no features, or below the
-    layer's minzoom). ``mode``, ``style`` and ``as_of`` are the compound layer's; ``box`` is
-    the tile's WGS84 box with its margin (geo.tiles.bounds)."""
-    if z < LAYERS[layer].minzoom:
+def mvt(layers, z, x, y, *, mode=None, style=None, as_of=None, box=None):
+    """The tile z/x/y of ``layers`` (names from LAYERS) as MVT bytes, in one statement: the
+    layers' encodings joined, as the MVT format allows (empty when no layer has a feature,
+    or below every layer's minzoom). ``mode``, ``style`` and ``as_of`` are the compound
+    layer's; ``box`` is the tile's WGS84 box with its margin (geo.tiles.bounds)."""
+    parts, params = [], {"z": z, "x": x, "y": y, "margin": MARGIN}
+    for layer in layers:
+        if z < LAYERS[layer].minzoom:
+            continue
+        features, more = _features(layer, z, mode, style, as_of, box)
+        parts.append(f"({ENCODE.format(layer=layer, features=features)})")
+        # The layers' parameters do not clash: only compounds and issues take :t, and both
+        # read "now" unless compounds replay a date (issues refuse as_of).
+        params.update(more)
+    if not parts:
         return b""
-    features, params = _features(layer, z, mode, style, as_of, box)
-    data = db.scalar(ENCODE.format(features=features),
-                     dict(params, layer=layer, z=z, x=x, y=y, margin=MARGIN))
-    return bytes(data)
+    return bytes(db.scalar("SELECT " + " || ".join(parts), params))
 
 
 def extent():

@@ -1,6 +1,7 @@
-"""The dashboard's figures equal counts written independently here in SQL, the sample shows
-the seed document's figures, and every number that links somewhere links to an issue list
-of exactly that many issues; the list never shows a reporter."""
+"""The dashboard's figures equal counts written independently here in SQL (the on-time
+verdicts from the event log, as first defined), the sample shows the seed document's figures,
+and every number that links somewhere links to an issue list of exactly that many issues;
+the list never shows a reporter. The sample is one subdistrict, which the dashboard opens on."""
 import datetime as dt
 import re
 
@@ -39,6 +40,9 @@ def test_sample_figures(data):
     assert f["meetings"] >= 400
     assert f["resolved"] == data["resolved_livelihood"] == 131
     assert data["sample"] is True
+    # One district of one subdistrict: the installation opens on the subdistrict.
+    assert data["area"]["level"] == "subdistrict" and data["area"]["name"] == "中心路街道"
+    assert [t["name"] for t in data["area"]["trail"]] == ["郑州市", "上街区", "中心路街道"]
 
 
 def test_figures_equal_direct_counts(data, engine):
@@ -72,7 +76,8 @@ def test_months_are_the_last_24_in_beijing_time(data, engine):
 
 def test_communities_open_closed_and_on_time(data, engine):
     """On time: closed within the summed deadlines of the open stages its log passed
-    through, or open and not past its current stage's deadline (rejected and merged excluded)."""
+    through, or open and not past its current stage's deadline (rejected and merged excluded).
+    The subdistrict's children are its communities."""
     expected = {r["community_id"]: r for r in rows(engine, """
         WITH passed AS (SELECT DISTINCT issue_id, to_stage FROM issue_event),
         budget AS (SELECT p.issue_id, sum(s.deadline_days) AS days FROM passed p
@@ -88,12 +93,12 @@ def test_communities_open_closed_and_on_time(data, engine):
                count(*) FILTER (WHERE stage = 'closed') AS closed,
                count(*) FILTER (WHERE on_time) AS on_time, count(*) FILTER (WHERE NOT on_time) AS late
           FROM judged GROUP BY community_id""")}
-    assert len(data["communities"]) == 14
-    for c in data["communities"]:
+    assert len(data["children"]) == 14 and {c["level"] for c in data["children"]} == {"community"}
+    for c in data["children"]:
         e = expected[c["id"]]
         assert (c["open"], c["closed"], c["on_time"], c["late"]) == (e["open"], e["closed"], e["on_time"], e["late"])
         assert c["on_time_rate"] == pytest.approx(round(100 * e["on_time"] / (e["on_time"] + e["late"]), 1))
-    assert sum(c["late"] for c in data["communities"]) > 0 and sum(c["on_time"] for c in data["communities"]) > 0
+    assert sum(c["late"] for c in data["children"]) > 0 and sum(c["on_time"] for c in data["children"]) > 0
 
 
 def test_platforms(data, engine):
@@ -115,7 +120,7 @@ def links(client, data):
     found += [(m["href"], m["count"]) for m in data["months"]]
     found += [(c["href"], c["count"]) for c in data["categories"]]
     found += [(p["href"], p["issues"]) for p in data["platforms"]]
-    for c in data["communities"]:
+    for c in data["children"]:
         found += [(c["open_href"], c["open"]), (c["closed_href"], c["closed"]), (c["late_href"], c["late"])]
     return found
 
@@ -124,7 +129,8 @@ def test_every_link_lists_exactly_the_issues_it_counts(client, data):
     found = links(client, data)
     assert len(found) > 100
     html = client.get("/dashboard").get_data(as_text=True)
-    assert html.count("data-count=") == 1 + 3 + len(data["stages"])  # resolved, 3 totals, the stages
+    # resolved, 3 totals, the stages, the children's open issues
+    assert html.count("data-count=") == 1 + 3 + len(data["stages"]) + len(data["children"])
     for href, shown in found:
         response = client.get(href)
         assert response.status_code == 200, href
@@ -132,6 +138,7 @@ def test_every_link_lists_exactly_the_issues_it_counts(client, data):
         total = int(re.search(r'data-total="(\d+)"', page).group(1))
         assert total == shown, href
         assert page.count("<tr data-id=") == min(shown, PAGE_SIZE), href
+        assert 'data-exact="1"' in page, href
 
 
 def test_headline_numbers_on_the_page(client, data):
@@ -163,18 +170,19 @@ def test_titles_are_withheld_until_taken_up(client, engine):
 
 def test_the_issue_list_filters(client, engine):
     community, name = rows(engine, "SELECT id, name FROM community WHERE name = '汇丰社区'")[0].values()
-    page = client.get(f"/issues?community={community}&category=road").get_data(as_text=True)
+    page = client.get(f"/issues?area=community:{community}&category=road").get_data(as_text=True)
     total = int(re.search(r'data-total="(\d+)"', page).group(1))
     assert total == scalar(engine, "SELECT count(*) FROM issue WHERE community_id = :c AND category = 'road'",
                            c=community)
     cells = re.findall(r"<tr data-id=\"\d+\">\s*<td>\d+</td>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
                        page, re.S)
     assert cells and all(c == ("道路", name) for c in cells)
-    assert "社区：汇丰社区" in page and "类别：道路" in page
+    assert "<li><b>汇丰社区</b></li>" in page and "类别：道路" in page
 
 
 @pytest.mark.parametrize("query, words", [
-    ("stage=done", "阶段"), ("community=99", "社区"), ("category=x", "类别"), ("platform=x", "协商平台"),
+    ("stage=done", "阶段"), ("area=community:99999", "区域"), ("area=x", "area"), ("category=x", "类别"),
+    ("platform=x", "协商平台"), ("page=1000", "页码"),
     ("month=2025-13", "月份"), ("month=25-01", "月份"), ("overdue=yes", "overdue"), ("on_time=2", "on_time"),
     ("page=0", "页码"), ("compound=x", "楼院"),
 ])

@@ -66,6 +66,23 @@ def test_a_headline_number_leads_to_its_issues(page):
     assert page.problems == []
 
 
+def test_a_child_area_drills_down_and_the_trail_leads_back(page):
+    open_dashboard(page)
+    link = page.locator("nav.drill a.child").nth(1)
+    name = link.inner_text()
+    with page.expect_navigation():
+        link.click()
+    page.wait_for_function(DASHBOARD_READY, timeout=15_000)
+    assert "area=community:" in page.url
+    assert page.inner_text("h1").startswith(name) and page.inner_text("nav.drill .trail b") == name
+    assert page.locator("#chart-communities canvas").count() >= 1
+    with page.expect_navigation():
+        page.locator("nav.drill .trail a", has_text="中心路街道").click()
+    page.wait_for_function(DASHBOARD_READY, timeout=15_000)
+    assert page.locator("nav.drill a.child").count() == 14
+    assert page.problems == []
+
+
 def open_hotspots(page, query=""):
     page.goto(f"{page.base}/hotspots{query}")
     page.wait_for_function(HOTSPOTS_READY, timeout=15_000)
@@ -91,7 +108,7 @@ def test_the_hotspot_page_draws_cells_clusters_and_ranking(page):
 def test_hovering_a_cell_tells_its_figures(page):
     open_hotspots(page)
     box = page.locator("path.hs-hot-99").first.bounding_box()
-    # a point inside the hexagon: its centre (outlines above it take no pointer events)
+    # a point inside the cell: its centre (outlines above it take no pointer events)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     tooltip = page.wait_for_selector(".leaflet-tooltip", timeout=3_000).inner_text()
     assert "Gi* z 值" in tooltip and "诉求" in tooltip
@@ -115,10 +132,10 @@ def test_a_ranked_compound_zooms_the_map_to_it(page):
 def test_the_filter_form_reloads_with_the_choice(page):
     open_hotspots(page)
     page.select_option(".hs-filters select[name=stage]", "open")
-    page.select_option(".hs-filters select[name=resolution]", "10")
+    page.select_option(".hs-filters select[name=cell]", "100")
     with page.expect_navigation():
         page.click(".hs-filters button[type=submit]")
     page.wait_for_function(HOTSPOTS_READY, timeout=15_000)
-    assert "stage=open" in page.url and "resolution=10" in page.url and "category=" not in page.url
+    assert "stage=open" in page.url and "cell=100" in page.url and "category=" not in page.url
     assert page.locator("path.hs-cell").count() > 300
     assert page.problems == []

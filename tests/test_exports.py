@@ -83,7 +83,8 @@ def test_the_ledger_as_xlsx_opens_with_a_bold_frozen_filtered_header(app, people
 def test_the_ledger_has_the_issues_of_the_issue_list_for_the_same_filters(app, engine, people):
     client = client_for(app)
     community = q(engine, "SELECT id FROM community WHERE name = '汇丰社区'")[0][0]
-    for query in ("", f"?community={community}&stage=open", "?overdue=1", "?category=road&month=2024-01"):
+    for query in ("", f"?area=community:{community}&stage=open", "?overdue=1", "?category=road&month=2024-01",
+                  "?channel=phone&stage=closed"):
         listed = re.search(r'data-total="(\d+)"', client.get(f"/issues{query}").get_data(as_text=True))
         _header, rows = csv_rows(client.get(f"/export/issues.csv{query}"))
         assert len(rows) == int(listed.group(1)), query
@@ -167,7 +168,7 @@ def test_the_roster_is_refused_to_deputies_and_the_public(app, people):
 ])
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
 def test_layers_read_back_with_pyogrio(app, engine, people, tmp_path, layer, count_sql, fmt):
-    response = client_for(app, "x_grid").get(f"/export/layers/{layer}.{fmt}")
+    response = client_for(app, "x_grid").get(f"/export/layers/{layer}.{fmt}?area=city")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["Content-Disposition"].startswith(f'attachment; filename="{layer}-')
     path = tmp_path / f"{layer}.{fmt}"
@@ -179,9 +180,17 @@ def test_layers_read_back_with_pyogrio(app, engine, people, tmp_path, layer, cou
     assert not PHONE.search(text)
 
 
+def test_a_layer_export_is_of_the_viewer_area_by_default(app, engine, people):
+    """A grid leader's exports open on their community, as their pages do."""
+    frame = client_for(app, "x_grid").get("/export/layers/compounds.geojson").get_json()
+    expected = q(engine, "SELECT count(*) FROM compound c JOIN community m ON m.id = c.community_id "
+                         "WHERE m.name = '汇丰社区'")[0][0]
+    assert len(frame["features"]) == expected > 0
+
+
 def test_grid_leader_names_are_masked_outside_the_area_in_layer_exports(app, people, tmp_path):
     path = tmp_path / "grids.gpkg"
-    path.write_bytes(client_for(app, "x_grid").get("/export/layers/grids.gpkg").data)
+    path.write_bytes(client_for(app, "x_grid").get("/export/layers/grids.gpkg?area=city").data)
     grids = pyogrio.read_dataframe(path)
     mine = (grids["community"] == "汇丰社区") & (grids["name"] == "第1网格")
     assert "*" not in grids.loc[mine, "leader"].iloc[0]

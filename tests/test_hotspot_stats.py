@@ -1,48 +1,51 @@
 """Gi* hotspot statistics (geo/hotspot.py): a hand-computed example, a planted cluster found,
-uniform noise left alone, and the binning of points into the study area."""
+uniform noise left alone, the grid's cells and sizes, and the study area."""
 import math
 
-import h3.api.numpy_int as h3n
 import numpy as np
 import pytest
 from scipy.stats import norm
 
 from geo import hotspot
 
-CENTRE = h3n.latlng_to_cell(34.81, 113.29, 9)  # inside 中心路街道
+SUBDISTRICT = (113.27, 34.79, 113.31, 34.83)  # 中心路街道's bounds, about 3.7 × 4.4 km
+GRID = hotspot.Grid.over(SUBDISTRICT, 300)
 
 
-def disk(k, centre=CENTRE):
-    return np.sort(np.asarray(h3n.grid_disk(centre, k), dtype=np.uint64))
+def block(k, centre=(20, 20)):
+    """The (2k + 1)² cells around ``centre`` (column, row), as sorted keys."""
+    col, row = np.meshgrid(np.arange(centre[0] - k, centre[0] + k + 1), np.arange(centre[1] - k, centre[1] + k + 1))
+    return np.sort(hotspot.pack(col.ravel(), row.ravel()))
 
 
-def uniform_points(rng, area, n):
-    """``n`` points drawn uniformly over the bounding box of ``area``, kept when in ``area``."""
-    corners = np.array([ll for c in area.tolist() for ll in h3n.cell_to_boundary(c)])
-    lat = rng.uniform(corners[:, 0].min(), corners[:, 0].max(), n)
-    lon = rng.uniform(corners[:, 1].min(), corners[:, 1].max(), n)
-    keep = np.isin(hotspot.point_cells(lon, lat, 9), area)
-    return lon[keep], lat[keep]
+def uniform_points(rng, cells, n):
+    """``n`` points drawn uniformly over ``cells`` (a square block of GRID)."""
+    col, row = hotspot.unpack(cells)
+    (x0, x1), (y0, y1) = GRID.corner([col.min(), col.max() + 1], [row.min(), row.max() + 1])
+    return rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
 
 
 def test_hand_computed_example():
-    """19 cells (a cell and two rings), 10 points in the centre, none elsewhere.
+    """9 cells (a cell and its ring of eight), 9 points in the centre, none elsewhere.
 
-    n = 19, x̄ = 10/19, S² = 100/19 − (10/19)² = 1800/361.
-    The centre and the first ring see the centre and have 7 neighbours (W = 7):
-        Gi* = (10 − 7·10/19) / (√1800/19 · √((19·7 − 49)/18)) = 120/√8400 ≈ 1.309
-    On the outer ring, the six corners have 4 neighbours in the area, the six edges 5:
-        Gi* = −(4·10/19) / (√1800/19 · √((76 − 16)/18)) = −40/√6000 ≈ −0.516
-        Gi* = −(5·10/19) / (√1800/19 · √((95 − 25)/18)) = −50/√7000 ≈ −0.598
+    n = 9, x̄ = 1, S² = 81/9 − 1 = 8.
+    The centre sees all 9 cells (W = 9 = n): undefined, so 0.
+    An edge cell sees 6 cells, the centre among them (W = 6):
+        Gi* = (9 − 6) / (√8 · √((9·6 − 36)/8)) = 3/√18 ≈ 0.707
+    A corner cell sees 4 (W = 4):
+        Gi* = (9 − 4) / (√8 · √((36 − 16)/8)) = 5/√20 ≈ 1.118
     """
-    cells = disk(2)
-    counts = np.where(cells == CENTRE, 10, 0)
+    cells = block(1)
+    centre = hotspot.pack(20, 20)
+    counts = np.where(cells == centre, 9, 0)
     result = hotspot.gi_star(cells, counts)
-    near = np.isin(result.cells, disk(1))
-    assert result.z[near] == pytest.approx([120 / math.sqrt(8400)] * 7)
-    assert sorted(result.z[~near]) == pytest.approx([-50 / math.sqrt(7000)] * 6 + [-40 / math.sqrt(6000)] * 6)
-    assert result.p[result.cells == CENTRE][0] == pytest.approx(2 * norm.sf(120 / math.sqrt(8400)))
-    assert result.p[result.cells == CENTRE][0] == pytest.approx(0.1904, abs=1e-4)
+    col, row = hotspot.unpack(result.cells)
+    corner = (col != 20) & (row != 20)
+    edge = (col == 20) ^ (row == 20)
+    assert result.z[result.cells == centre][0] == 0
+    assert result.z[edge] == pytest.approx([3 / math.sqrt(18)] * 4)
+    assert result.z[corner] == pytest.approx([5 / math.sqrt(20)] * 4)
+    assert result.p[corner][0] == pytest.approx(2 * norm.sf(5 / math.sqrt(20)))
     assert set(result.classes) == {"ns"}
 
 
@@ -53,7 +56,7 @@ def test_classes_follow_the_confidence_levels():
 
 
 def test_no_variation_is_not_significant():
-    cells = disk(3)
+    cells = block(3)
     for counts in (np.zeros(cells.size), np.full(cells.size, 4)):
         result = hotspot.gi_star(cells, counts)
         assert np.all(result.z == 0) and np.all(result.p == 1) and set(result.classes) == {"ns"}
@@ -61,46 +64,74 @@ def test_no_variation_is_not_significant():
 
 def test_a_planted_cluster_is_hot_99():
     rng = np.random.default_rng(7)
-    area = disk(6)  # 127 cells
-    lon, lat = uniform_points(rng, area, 2500)
-    # 7 cells (a cell three rings out and its ring) get 40 more points each, near their centres.
-    planted = disk(1, h3n.grid_ring(CENTRE, 3)[0])
-    extra = np.array([h3n.cell_to_latlng(c) for c in planted.tolist() for _ in range(40)])
-    extra += rng.uniform(-0.0006, 0.0006, extra.shape)
-    assert set(hotspot.point_cells(extra[:, 1], extra[:, 0], 9)) == set(planted)
-    result = hotspot.hotspots(np.r_[lon, extra[:, 1]], np.r_[lat, extra[:, 0]], 9, area)
-    assert result.cells.size == area.size and result.counts.sum() == lon.size + len(extra)
+    area = block(6)  # 169 cells
+    lon, lat = uniform_points(rng, area, 3000)
+    # The 9 cells around (23, 18) get 30 more points each, inside each cell.
+    planted = block(1, (23, 18))
+    col, row = hotspot.unpack(np.repeat(planted, 30))
+    x, y = GRID.corner(col + rng.uniform(0.05, 0.95, col.size), row + rng.uniform(0.05, 0.95, row.size))
+    occupied, counts = hotspot.bin_points(np.r_[lon, x], np.r_[lat, y], GRID)
+    result = hotspot.hotspots(occupied, counts, area)
+    assert result.cells.size == area.size and result.counts.sum() == lon.size + x.size
     assert set(result.classes[np.isin(result.cells, planted)]) == {"hot-99"}
-    far = ~np.isin(result.cells, disk(2, h3n.grid_ring(CENTRE, 3)[0]))
+    far = ~np.isin(result.cells, block(2, (23, 18)))
     assert not any(c.startswith("hot") for c in result.classes[far])
 
 
 def test_uniform_noise_has_no_significant_cell():
-    rng = np.random.default_rng(0)
-    area = disk(6)
-    lon, lat = uniform_points(rng, area, 2500)
-    result = hotspot.hotspots(lon, lat, 9, area)
-    # By chance about 1 % of the 127 cells reach 99 % (10 % reach 90 %); this seed gives 0 (and 5).
-    at_99 = sum(c.endswith("-99") for c in result.classes)
-    assert at_99 <= 1 and at_99 == 0
-    assert sum(c != "ns" for c in result.classes) <= 0.10 * area.size
+    """By chance about 1 % of the 169 cells reach 99 % and 10 % reach 90 %; neighbouring
+    z-scores move together, so one draw varies a lot: five draws are judged together."""
+    area = block(6)
+    significant = []
+    for seed in range(5):
+        lon, lat = uniform_points(np.random.default_rng(seed), area, 3000)
+        result = hotspot.hotspots(*hotspot.bin_points(lon, lat, GRID), area)
+        assert sum(c.endswith("-99") for c in result.classes) <= 0.03 * area.size
+        significant.append(sum(c != "ns" for c in result.classes))
+    assert sum(significant) <= 0.10 * 5 * area.size
 
 
 def test_zero_cells_of_the_area_take_part_and_stray_cells_join():
-    area = disk(2)
-    outside = h3n.grid_ring(CENTRE, 4)[0]
-    lat, lon = h3n.cell_to_latlng(outside)
-    result = hotspot.hotspots([lon, lon], [lat, lat], 9, area)
+    area = block(2)
+    outside = hotspot.pack(30, 30)
+    result = hotspot.hotspots([outside, hotspot.pack(20, 20)], [2, 1], area)
     assert result.cells.size == area.size + 1
-    assert result.counts[result.cells == outside][0] == 2 and result.counts.sum() == 2
+    assert result.counts[result.cells == outside][0] == 2 and result.counts.sum() == 3
+
+
+def test_points_fall_in_the_cell_drawn_around_them():
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(113.27, 113.31, 500), rng.uniform(34.79, 34.83, 500)
+    keys = hotspot.pack(*GRID.index(lon, lat))
+    for key, x, y in zip(keys[:50], lon, lat):
+        ring = np.asarray(GRID.polygon(key))
+        assert ring[0].tolist() == ring[-1].tolist() and len(ring) == 5
+        assert ring[:, 0].min() - 1e-6 <= x <= ring[:, 0].max() + 1e-6
+        assert ring[:, 1].min() - 1e-6 <= y <= ring[:, 1].max() + 1e-6
+    # 300 m cells, in metres on the ground: about 300 m each way
+    ring = np.asarray(GRID.polygon(keys[0]))
+    east, north = hotspot.metres_per_degree(34.81)
+    assert (ring[1, 0] - ring[0, 0]) * east == pytest.approx(300, abs=0.5)
+    assert (ring[2, 1] - ring[1, 1]) * north == pytest.approx(300, abs=0.5)
 
 
 def test_area_cells_cover_a_polygon():
     square = {"type": "Polygon", "coordinates": [[(113.28, 34.80), (113.30, 34.80), (113.30, 34.82),
                                                   (113.28, 34.82), (113.28, 34.80)]]}
-    cells = hotspot.area_cells(square, 9)
-    # about 4.1 km² of 0.105 km² cells
-    assert 30 <= cells.size <= 50 and np.all(np.diff(cells.astype(np.int64)) > 0)
-    assert hotspot.cell_name(cells[0]).startswith("89")
-    ring = hotspot.cell_polygon(cells[0])
-    assert len(ring) == 7 and ring[0] == ring[-1]
+    cells = hotspot.area_cells(square, GRID, SUBDISTRICT)
+    # about 1.83 km × 2.22 km of 300 m cells: 6 × 7 or so
+    assert 30 <= cells.size <= 56 and np.all(np.diff(cells) > 0)
+    col, row = hotspot.unpack(cells)
+    x, y = GRID.corner(col + 0.5, row + 0.5)
+    assert np.all((113.28 < x) & (x < 113.30) & (34.80 < y) & (y < 34.82))
+
+
+def test_the_cell_size_keeps_a_city_drawable():
+    assert hotspot.choose_size(SUBDISTRICT) == hotspot.DEFAULT_SIZE
+    assert hotspot.choose_size(SUBDISTRICT, 100) == 100
+    city = (113.35, 34.70, 114.20, 35.10)  # about 78 × 44 km
+    size = hotspot.choose_size(city)
+    assert hotspot.cells_over(city, size) <= hotspot.MAX_CELLS < hotspot.cells_over(city, size // 2)
+    with pytest.raises(hotspot.GridTooFine) as refused:
+        hotspot.choose_size(city, 300)
+    assert refused.value.smallest == size

@@ -1,12 +1,14 @@
 """The hotspot layer API and page: filters applied in SQL (checked against counts written
-independently here), bad values refused in Chinese, valid GeoJSON, DBSCAN clusters, the
-compound ranking, and no personal data."""
+independently here), cells counted in PostGIS as geo.hotspot bins the same points, bad
+values refused in Chinese, valid GeoJSON, DBSCAN clusters, the compound ranking, and no
+personal data."""
 import datetime as dt
 import json
 import re
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import shape
 
 from geo import hotspot
 from webmap.hotspots import CLASS_COLORS
@@ -42,17 +44,18 @@ def get(client, **query):
     return response.get_json()
 
 
-def test_the_layer_is_valid_geojson_of_hexagons(client, engine):
+def test_the_layer_is_valid_geojson_of_square_cells(client, engine):
     body = get(client)
     assert body["type"] == "FeatureCollection" and body["features"]
+    assert body["summary"]["cell_size"] == hotspot.DEFAULT_SIZE and body["summary"]["area"] == "中心路街道"
     for feature in body["features"]:
         ring = feature["geometry"]["coordinates"][0]
-        assert feature["geometry"]["type"] == "Polygon" and len(ring) == 7 and ring[0] == ring[-1]
+        assert feature["geometry"]["type"] == "Polygon" and len(ring) == 5 and ring[0] == ring[-1]
         assert all(113.2 < lon < 113.4 and 34.7 < lat < 34.9 for lon, lat in ring)
         p = feature["properties"]
         assert set(p) == {"cell", "count", "z", "p", "class", "color"}
         assert p["class"] in hotspot.CLASSES and p["color"] == CLASS_COLORS[p["class"]]
-        assert 0 <= p["p"] <= 1 and p["cell"][:2] == "89"  # resolution 9 by default
+        assert 0 <= p["p"] <= 1 and re.fullmatch(r"-?\d+,-?\d+", p["cell"])
     cells = [f["properties"]["cell"] for f in body["features"]]
     assert len(cells) == len(set(cells)) == body["summary"]["cells"]
     assert [e["class"] for e in body["legend"]] == list(hotspot.CLASSES)
@@ -60,6 +63,22 @@ def test_the_layer_is_valid_geojson_of_hexagons(client, engine):
     assert sum(f["properties"]["count"] == 0 for f in body["features"]) >= 10
     total = sum(f["properties"]["count"] for f in body["features"])
     assert total == body["summary"]["issues"] == count(engine)
+
+
+def test_postgis_counts_each_cell_as_the_grid_bins_its_points(client, engine):
+    """The cells PostGIS counts are those geo.hotspot finds for the same points."""
+    body = get(client)
+    bounds = shape(scalar(engine, "SELECT ST_AsGeoJSON(geom)::json FROM subdistrict")).bounds
+    grid = hotspot.Grid.over(bounds, hotspot.DEFAULT_SIZE)
+    with engine.connect() as conn:
+        lon, lat = zip(*conn.execute(sa.text("""
+            SELECT ST_X(geom), ST_Y(geom) FROM issue
+             WHERE (reported_at AT TIME ZONE 'Asia/Shanghai')::date > (now() AT TIME ZONE 'Asia/Shanghai')::date - 365
+        """)).all())
+    keys, counts = hotspot.bin_points(lon, lat, grid)
+    expected = {hotspot.cell_name(k): int(n) for k, n in zip(keys, counts)}
+    assert {f["properties"]["cell"]: f["properties"]["count"] for f in body["features"]
+            if f["properties"]["count"]} == expected
 
 
 def test_the_sample_hotspots_are_where_issues_cluster(client):
@@ -97,22 +116,26 @@ def test_the_time_window(client, engine):
 def test_a_community_is_its_own_study_area(client, engine):
     community = scalar(engine, "SELECT id FROM community WHERE name = '汇丰社区'")
     whole = get(client)
-    body = get(client, community=community)
+    body = get(client, area=f"community:{community}")
     assert body["summary"]["issues"] == count(engine, "i.community_id = :c", c=community) > 0
     assert body["summary"]["cells"] < whole["summary"]["cells"] / 5
+    assert body["summary"]["area"] == "汇丰社区"
 
 
-@pytest.mark.parametrize("resolution", [7, 8, 10])
-def test_resolutions(client, resolution):
-    body = get(client, resolution=resolution)
-    assert {f["properties"]["cell"][:2] for f in body["features"]} == {f"8{resolution:x}"}
-    assert body["summary"]["resolution"] == resolution
+@pytest.mark.parametrize("size", [100, 500, 1000])
+def test_cell_sizes(client, engine, size):
+    body = get(client, cell=size)
+    assert body["summary"]["cell_size"] == size
+    ring = body["features"][0]["geometry"]["coordinates"][0]
+    east, _north = hotspot.metres_per_degree(34.81)
+    assert (ring[1][0] - ring[0][0]) * east == pytest.approx(size, abs=1)
+    assert sum(f["properties"]["count"] for f in body["features"]) == count(engine)
 
 
 @pytest.mark.parametrize("query, words", [
-    ({"resolution": "6"}, "分辨率"), ({"resolution": "11"}, "分辨率"), ({"resolution": "九"}, "分辨率"),
+    ({"cell": "250"}, "网格大小"), ({"cell": "5001"}, "网格大小"), ({"cell": "九"}, "网格大小"),
     ({"category": "roads"}, "类别"), ({"channel": "fax"}, "渠道"), ({"stage": "done"}, "阶段"),
-    ({"community": "999"}, "社区"), ({"community": "a1"}, "社区"), ({"from": "2025-02-30"}, "日期"),
+    ({"area": "community:99999"}, "区域"), ({"area": "community:a1"}, "area"), ({"from": "2025-02-30"}, "日期"),
     ({"to": "yesterday"}, "日期"), ({"from": "2025-06-01", "to": "2025-05-01"}, "开始日期晚于结束日期"),
 ])
 def test_bad_filter_values_are_a_400_in_chinese(client, query, words):
@@ -124,7 +147,7 @@ def test_bad_filter_values_are_a_400_in_chinese(client, query, words):
 
 
 def test_english_error_on_request(client):
-    response = client.get("/api/hotspots.geojson?resolution=12&lang=en")
+    response = client.get("/api/hotspots.geojson?cell=12&lang=en")
     assert response.status_code == 400 and not CJK.search(response.get_json()["error"])
 
 
@@ -201,7 +224,15 @@ def test_the_page_ranks_compounds_by_open_and_overdue_issues(client, engine):
 
 def test_the_page_keeps_its_filters(client, engine):
     community = scalar(engine, "SELECT id FROM community WHERE name = '汇丰社区'")
-    _html, config = page_config(client, f"?category=road&stage=open&community={community}&resolution=10")
-    assert config["filters"]["category"] == "road" and config["filters"]["resolution"] == 10
-    assert config["filters"]["community"] == community
+    _html, config = page_config(client, f"?category=road&stage=open&area=community:{community}&cell=100")
+    assert config["filters"]["category"] == "road" and config["filters"]["cell"] == 100
+    assert config["filters"]["area"] == f"community:{community}"
     assert all(r["community"] == "汇丰社区" for r in config["ranking"]["open"])
+
+
+def test_the_area_choices_go_up_and_down_the_tree(client, engine):
+    _html, config = page_config(client)
+    names = [name.strip() for _key, name in config["areas"]]
+    assert names[:3] == ["郑州市", "上街区", "中心路街道"] and len(names) == 3 + 14
+    assert config["filters"]["area"] == config["areas"][2][0]
+    assert config["sizes"] == list(hotspot.SIZES)  # a subdistrict can draw every size

@@ -207,15 +207,28 @@ def test_a_change_in_one_community_changes_only_the_tiles_over_it(client, engine
 
 
 def test_tile_cache_keeps_at_most_its_bytes_dropping_the_least_recently_used():
-    cache = TileCache(10)
+    cache = TileCache(3 * TileCache.OVERHEAD + 10)
     cache.put("a", b"1234")
     cache.put("b", b"1234")
     assert cache.get("a") == b"1234"      # a is now the most recently used
     cache.put("c", b"1234")
     assert cache.get("b") is None and cache.get("a") == b"1234" and cache.get("c") == b"1234"
-    assert cache.size == 8
-    cache.put("big", b"x" * 11)
-    assert cache.get("big") is None and cache.size == 8
+    assert cache.size == 2 * TileCache.OVERHEAD + 8
+    cache.put("big", b"x" * (3 * TileCache.OVERHEAD))
+    assert cache.get("big") is None and cache.size == 2 * TileCache.OVERHEAD + 8
+    for key in range(10):                 # empty tiles take room too
+        cache.put(key, b"")
+    assert len(cache._items) == 3 and cache.size <= cache.limit
+
+
+def test_one_tile_can_hold_several_layers(client, sample):
+    z, x, y = [t for t in sample_tiles(sample, 15) if features(client, "issues", *t)][0]
+    both = mapbox_vector_tile.decode(get(client, "compounds,issues", z, x, y, mode="governance").data)
+    assert set(both) == {"compounds", "issues"}
+    assert both["compounds"]["features"] == features(client, "compounds", z, x, y, mode="governance")
+    assert both["issues"]["features"] == features(client, "issues", z, x, y)
+    z, x, y = sample_tiles(sample, 11)[0]   # compounds start at 12: the issue cells alone
+    assert set(mapbox_vector_tile.decode(get(client, "compounds,issues", z, x, y).data)) == {"issues"}
 
 
 def test_empty_tiles_are_204(client, sample):
@@ -244,6 +257,8 @@ def test_tilejson_describes_the_layer(client, sample):
     z, x, y = sample_tiles(sample, 15)[0]
     url = doc["tiles"][0].replace("http://localhost", "").format(z=z, x=x, y=y)
     assert client.get(url).status_code == 200
+    both = client.get("/tiles/compounds,issues.json").get_json()
+    assert [v["id"] for v in both["vector_layers"]] == ["compounds", "issues"] and both["minzoom"] == 0
     en = client.get("/tiles/issues.json?lang=en").get_json()
     assert en["name"] == "Issues" and en["attribution"] == "Sample data"
     assert en["tiles"] == ["http://localhost/tiles/issues/{z}/{x}/{y}.pbf"]
@@ -254,6 +269,7 @@ def test_tilejson_describes_the_layer(client, sample):
 @pytest.mark.parametrize("path, status, zh, en", [
     ("/tiles/heads/15/1/1.pbf", 404, "未知图层", "Unknown layer"),
     ("/tiles/heads.json", 404, "未知图层", "Unknown layer"),
+    ("/tiles/compounds,compounds/15/1/1.pbf", 404, "未知图层", "Unknown layer"),
     ("/tiles/compounds/23/0/0.pbf", 400, "缩放级别 z", "zoom z"),
     ("/tiles/compounds/2/4/0.pbf", 400, "瓦片坐标 x", "tile x"),
     ("/tiles/compounds/2/0/-1.pbf", 400, "瓦片坐标 y", "tile y"),

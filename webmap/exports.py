@@ -27,8 +27,11 @@ from matplotlib.lines import Line2D
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from werkzeug.exceptions import BadRequest
 
-from layers import areas, compounds, exports, features, issues, venues
+from geo.bbox import BBox
+from layers import areas, compounds, db, exports, features, hierarchy, issues, venues
+from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
 from webmap import api, extent, filters, modes, printmap, viewer
 from webmap.auth import roles_required
@@ -126,7 +129,10 @@ def issue_ledger(fmt):
     extent, by default the viewer's area), all of them."""
     f, who = filters.issue_filter(area=extent.current().area), viewer.current()
     reporters = who.has_area  # the public (and a user with no area) gets no reporter columns
-    found = exports.ledger(f, who.scope_params(), reporters=reporters, en=_english())
+    try:
+        found = exports.ledger(f, who.scope_params(), reporters=reporters, en=_english())
+    except db.TooManyRows:
+        raise BadRequest(_("导出的诉求超过 %(n)s 件：请缩小区域（area）或筛选条件", n=exports.LEDGER_MAX)) from None
     header = [_("编号"), _("标题"), _("类别"), _("渠道"), _("阶段"), _("社区"), _("网格"), _("楼院"),
               _("收集日期"), _("阶段变更日期"), _("是否超期"), _("办理结果"), _("群众评价")]
     if reporters:
@@ -145,20 +151,24 @@ def roster(fmt):
     return _table(fmt, _("电子底册"), "roster", header, ([r[k] for k in keys] for r in found))
 
 
-def _layer_query(layer, who):
-    """The map's own query for ``layer`` (SQL, parameters), scoped to ``who`` as the map is."""
+def _layer_query(layer, who, area):
+    """The map's own query for ``layer`` (SQL, parameters), scoped to ``who`` as the map is,
+    kept to ``area`` (its bounds for the index, then its outline)."""
     scope = who.scope_params()
+    box = None if area.level == "city" else BBox(*hierarchy.bounds(area))
     if layer == "communities":
-        return areas.communities()
-    if layer == "grids":
-        return areas.grids(scope=scope)
-    if layer == "compounds":
+        sql, params = areas.communities(box)
+    elif layer == "grids":
+        sql, params = areas.grids(box, scope=scope)
+    elif layer == "compounds":
         mode, as_of = api.mode_param(), api.as_of_param()
         style, _legend = modes.style(mode, as_of)
-        return compounds.query(mode, style, scope=scope, as_of=as_of)
-    if layer == "issues":
-        return issues.query(as_of=api.as_of_param(), scope=scope)
-    return venues.venues()
+        sql, params = compounds.query(mode, style, box, scope=scope, as_of=as_of)
+    elif layer == "issues":
+        sql, params = issues.query(box, as_of=api.as_of_param(), scope=scope)
+    else:
+        sql, params = venues.venues(box)
+    return hierarchy.within(sql, area), {**params, **area.params}
 
 
 def _geopackage(frame, layer):
@@ -176,10 +186,11 @@ def _geopackage(frame, layer):
 
 @bp.get("/layers/<layer>.<any(geojson, gpkg):fmt>")
 def layer(layer, fmt):
-    """A map layer as the viewer's map shows it: no phones, names masked outside the area."""
+    """A map layer of the extent (by default the viewer's area) as the viewer's map shows it:
+    no phones, names masked outside the viewer's area."""
     if layer not in LAYERS:
         abort(404, description=_("未知图层：%(value)s", value=layer))
-    sql, params = _layer_query(layer, viewer.current())
+    sql, params = _layer_query(layer, viewer.current(), extent.current().area)
     day = issues.today().isoformat()
     if fmt == "geojson":
         body, mimetype = features.feature_collection(sql, params), "application/geo+json"
@@ -269,7 +280,7 @@ def community_report(community_id):
     figures = exports.community_figures(community_id, en=en)
     if figures is None:
         abort(404, description=_("没有这个社区：%(id)s", id=community_id))
-    open_issues = exports.ledger(IssueFilter(community=community_id, stage="open"), who.scope_params(),
+    open_issues = exports.ledger(IssueFilter(area=Area("community", community_id), stage="open"), who.scope_params(),
                                  reporters=False, en=en)
     # The print's own sheet and drawing (it takes the render lock itself, so before ours).
     sheet = printmap.sheet(api.mode_param(), None, areas.read(areas.communities()), figures["name"])

@@ -16,8 +16,9 @@ from webmap import extent, filters, viewer
 bp = Blueprint("issuelist", __name__)
 
 PAGE_SIZE = 100
-# Pages reach as deep as a count does: beyond it, a narrower filter is the way on.
-MAX_PAGE = issue_filter.COUNT_CAP // PAGE_SIZE
+# The first 10,000 issues of any list: deeper, a narrower filter is the way on (an offset
+# costs what it skips).
+MAX_PAGE = 10_000 // PAGE_SIZE
 # Filters the form shows; any other given (from a dashboard link) is kept as it is.
 FORM_FIELDS = ("stage", "category", "platform", "month", "overdue")
 

@@ -8,6 +8,7 @@ import warnings
 
 import mapclassify
 import numpy as np
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from layers import compounds, db, version
@@ -39,7 +40,7 @@ def style(mode, as_of=None, bbox=None):
     if mode == "open":
         counts = (compounds.open_counts(as_of, bbox) if as_of
                   else _open_counts_now(str(db.engine().url), version.current()))
-        bins, legend = _open(np.asarray(counts, dtype=int))
+        bins, legend = _open_cached(tuple(counts), str(get_locale()))
         return {"colors": [CALM] + OPEN_COLORS[:len(bins)], "breaks": bins}, legend
     if mode == "sla":
         labels = {0: _("无未办结诉求"), 1: _("按时办理"), 2: _("即将到期"), 3: _("已超期")}
@@ -61,6 +62,12 @@ def style(mode, as_of=None, bbox=None):
 @functools.lru_cache(maxsize=8)
 def _open_counts_now(_database, _version):
     return tuple(compounds.open_counts())
+
+
+@functools.lru_cache(maxsize=64)
+def _open_cached(distinct, _locale):
+    """``_open`` once per set of counts and language (Fisher-Jenks is a few ms)."""
+    return _open(np.asarray(distinct, dtype=int))
 
 
 def _open(distinct):

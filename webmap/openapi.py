@@ -175,7 +175,8 @@ ISSUE_FILTERS = {
     "to": ("date", "Issues reported on or before this day."),
     "month": ("string", "YYYY-MM; overrides from/to."),
     "category": ("string", "A category code."), "channel": ("string", "A channel code."),
-    "stage": ("string", "open, or a stage code."), "community": ("integer", "A community id."),
+    "stage": ("string", "open, or a stage code."),
+    "area": ("string", "city, district:ID, subdistrict:ID or community:ID; by default the viewer's area."),
     "compound": ("integer", "A compound id."), "platform": ("string", "A consultation platform code."),
     "overdue": ("string", "0 or 1."), "livelihood": ("string", "0 or 1."), "on_time": ("string", "0 or 1."),
 }
@@ -249,6 +250,41 @@ PATHS = {
                               "content": {"application/geo+json": {"schema": "FeatureCollection"}}},
                       "304": {"description": "Unchanged since the ETag sent"},
                       "400": "BadRequest", "404": "NotFound"}}},
+    "/tiles/{layer}/{z}/{x}/{y}.pbf": {"get": {
+        "summary": "A Mapbox Vector Tile (XYZ, Web Mercator) of one layer or several",
+        "description": "Layers communities (id, name), grids (id, name, community), compounds (id, name, "
+                       "community, grid, fill, cls, open_issues; colored by mode), buildings (id, name, "
+                       "compound, floors, units), issues (open issues: points with id, stage, category, sla, "
+                       "reported_on and a title once past reported, from zoom 14; below it cells with count "
+                       "and overdue). Several layers joined by commas (compounds,issues) come in one tile. "
+                       "No personal data: public and cacheable for 60 s. An empty tile is a 204; gzip when "
+                       "accepted. See /tiles/{layer}.json for zoom ranges and fields.",
+        "tags": ["map"],
+        "parameters": [{"name": "layer", "in": "path", "schema": {"type": "string"},
+                        "description": "communities, grids, compounds, buildings, issues, or several joined "
+                                       "by commas."},
+                       {"name": "z", "in": "path", "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
+                       {"name": "x", "in": "path", "schema": {"type": "integer", "minimum": 0}},
+                       {"name": "y", "in": "path", "schema": {"type": "integer", "minimum": 0}},
+                       {"name": "mode", "in": "query", "description": "Coloring of compounds (default open).",
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+                        "description": "Compounds only: replay the end of this day; with mode=open, bbox "
+                                       "names the extent the classes are computed over."},
+                       "bbox", "lang", {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The tile", "headers": {"ETag": {"schema": {"type": "string"}}},
+                              "content": {"application/vnd.mapbox-vector-tile": {
+                                  "schema": {"type": "string", "format": "binary"}}}},
+                      "204": {"description": "No feature in this tile"},
+                      "304": {"description": "Unchanged since the ETag sent"},
+                      "400": "BadRequest", "404": "NotFound"}}},
+    "/tiles/{layer}.json": {"get": {
+        "summary": "TileJSON 3.0.0 of a tile layer (for QGIS, MapLibre, Leaflet.VectorGrid)", "tags": ["map"],
+        "parameters": [{"name": "layer", "in": "path", "schema": {"type": "string"}},
+                       {"name": "mode", "in": "query",
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                       "as_of", "bbox", "lang"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
     "/api/lookup": {"get": {
         "summary": "Which community, grid and compound a point is in, and who is responsible",
         "tags": ["map"], "security": PUBLIC_OR_SESSION,
@@ -358,12 +394,13 @@ PATHS = {
         "summary": "Categories, channels, stages, platforms and venues for forms", "tags": ["issues"],
         "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
     "/api/dashboard.json": {"get": {
-        "summary": "The dashboard's figures and chart series, each with its issue-list link",
-        "tags": ["dashboard"], "parameters": ["lang"], "responses": {"200": _json(OBJECT)}}},
+        "summary": "The dashboard's figures and chart series of an area, each with its issue-list link",
+        "tags": ["dashboard"], "parameters": ["filter_area", "lang"],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/hotspots.geojson": {"get": {
-        "summary": "Gi* hotspot cells (H3) with DBSCAN clusters of recent issues", "tags": ["dashboard"],
-        "parameters": ISSUE_FILTER_PARAMS + [
-            _query("resolution", "integer", "H3 resolution."), "crs", "lang"],
+        "summary": "Gi* hotspot cells (squares counted in PostGIS) with DBSCAN clusters of recent issues",
+        "tags": ["dashboard"], "parameters": ISSUE_FILTER_PARAMS + [
+            _query("cell", "integer", "Cell size in metres: 100, 200, 300, 500, 1000, 2000 or 5000."), "crs", "lang"],
         "responses": {"200": {"description": "The cells", "content": {
             "application/geo+json": {"schema": "FeatureCollection"}}}, "400": "BadRequest"}}},
     "/open311/v2/services.{fmt}": {"get": {

@@ -31,7 +31,10 @@ HEADERS = {"Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding"}
 
 
 class TileCache:
-    """Gzipped tiles by ETag, the least recently used dropped first, at most ``limit`` bytes."""
+    """Gzipped tiles by ETag, the least recently used dropped first, at most ``limit`` bytes
+    (an entry costs its bytes and ``OVERHEAD`` for its key, so empty tiles count too)."""
+
+    OVERHEAD = 128
 
     def __init__(self, limit):
         self.limit, self.size = limit, 0
@@ -45,16 +48,19 @@ class TileCache:
                 self._items.move_to_end(key)
             return data
 
+    def _cost(self, data):
+        return len(data) + self.OVERHEAD
+
     def put(self, key, data):
-        if len(data) > self.limit:
+        if self._cost(data) > self.limit:
             return
         with self._lock:
             old = self._items.pop(key, None)
-            self.size += len(data) - (len(old) if old is not None else 0)
+            self.size += self._cost(data) - (self._cost(old) if old is not None else 0)
             self._items[key] = data
             while self.size > self.limit:
                 _key, dropped = self._items.popitem(last=False)
-                self.size -= len(dropped)
+                self.size -= self._cost(dropped)
 
 
 @bp.record_once
@@ -72,10 +78,16 @@ def layer_names():
             "issues": _("诉求")}
 
 
-def _layer(name):
-    if name not in tiles.LAYERS:
-        raise NotFound(_("未知图层：%(value)s", value=name))
-    return name
+def _layers(path):
+    """The layers of a tile path: one name, or several joined by commas (``compounds,issues``:
+    one request and one canvas per tile for both)."""
+    names = path.split(",")
+    for name in names:
+        if name not in tiles.LAYERS:
+            raise NotFound(_("未知图层：%(value)s", value=name))
+    if len(set(names)) != len(names):
+        raise NotFound(_("未知图层：%(value)s", value=path))
+    return names
 
 
 def _tile_numbers(z, x, y):
@@ -94,13 +106,13 @@ def _tile_numbers(z, x, y):
     return z, numbers["x"], numbers["y"]
 
 
-def _options(layer):
-    """The query parameters that shape ``layer``'s tiles, checked (400 naming the field), as
-    text for the cache key and the TileJSON URL; and the compound layer's parsed ``as_of``
-    and ``style`` (layers.compounds.query)."""
-    if layer == "issues" and request.args.get("as_of"):
+def _options(layers):
+    """The query parameters that shape the tiles of ``layers``, checked (400 naming the
+    field), as text for the cache key and the TileJSON URL; and the compound layer's parsed
+    ``as_of`` and ``style`` (layers.compounds.query)."""
+    if "issues" in layers and request.args.get("as_of"):
         raise BadRequest(_("诉求瓦片只显示当前状态，不接受参数 as_of"))
-    if layer != "compounds":
+    if "compounds" not in layers:
         return {}, None, None
     mode, as_of, extent = api.mode_param(), api.as_of_param(), None
     options = {"mode": mode}
@@ -116,27 +128,27 @@ def _options(layer):
     return options, as_of, modes.style(mode, as_of, extent)[0]
 
 
-def _time_dependent(layer, options):
-    if layer == "compounds":
-        return options["mode"] == "sla" and "as_of" not in options
-    return tiles.LAYERS[layer].time_dependent
+def _time_dependent(layers, options):
+    if "compounds" in layers and options["mode"] == "sla" and "as_of" not in options:
+        return True
+    return any(tiles.LAYERS[layer].time_dependent for layer in layers)
 
 
-def _etag(layer, z, x, y, box, options, style):
-    parts = [layer, z, x, y, json.dumps(options, sort_keys=True), json.dumps(style, sort_keys=True),
+def _etag(layers, z, x, y, box, options, style):
+    parts = [",".join(layers), z, x, y, json.dumps(options, sort_keys=True), json.dumps(style, sort_keys=True),
              version.of_area(box), current_app.config.get("APP_VERSION", "")]
-    if _time_dependent(layer, options):
+    if _time_dependent(layers, options):
         parts.append(int(time.time() // 60))
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
 @bp.get("/<layer>/<z>/<x>/<y>.pbf")
 def tile(layer, z, x, y):
-    layer = _layer(layer)
+    layers = _layers(layer)
     z, x, y = _tile_numbers(z, x, y)
-    options, as_of, style = _options(layer)
+    options, as_of, style = _options(layers)
     box = tilemath.bounds(z, x, y, tiles.MARGIN)
-    tag = _etag(layer, z, x, y, box, options, style)
+    tag = _etag(layers, z, x, y, box, options, style)
     gzipped = request.accept_encodings["gzip"] > 0
     etag = tag + ("-gz" if gzipped else "")  # the two encodings are different bytes
     headers = dict(HEADERS, ETag=f'"{etag}"')
@@ -145,7 +157,7 @@ def tile(layer, z, x, y):
     cache = current_app.extensions["gridmap_tiles"]
     data = cache.get(tag)
     if data is None:
-        raw = tiles.mvt(layer, z, x, y, mode=options.get("mode"), style=style,
+        raw = tiles.mvt(layers, z, x, y, mode=options.get("mode"), style=style,
                         as_of=as_of, box=box)
         data = gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
         cache.put(tag, data)
@@ -164,21 +176,22 @@ WORLD = [-180.0, -85.0511, 180.0, 85.0511]
 @bp.get("/<layer>.json")
 def tilejson(layer):
     """TileJSON 3.0.0, so QGIS, MapLibre or Leaflet.VectorGrid can add the layer by URL."""
-    layer = _layer(layer)
-    spec = tiles.LAYERS[layer]
-    options = _options(layer)[0]
+    layers = _layers(layer)
+    options = _options(layers)[0]
     url = f"{request.host_url}tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"
     if options:
         url += "?" + urlencode(options)
     box, sample = tiles.extent()
     bounds = list(box) if box else WORLD
-    name = layer_names()[layer]
+    names = layer_names()
+    minzoom = min(tiles.LAYERS[name].minzoom for name in layers)
     doc = {
-        "tilejson": "3.0.0", "name": name, "scheme": "xyz", "tiles": [url],
-        "minzoom": spec.minzoom, "maxzoom": tilemath.MAX_ZOOM, "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(spec.minzoom, 14)],
-        "vector_layers": [{"id": layer, "description": name, "fields": spec.fields,
-                           "minzoom": spec.minzoom, "maxzoom": tilemath.MAX_ZOOM}],
+        "tilejson": "3.0.0", "name": "、".join(names[name] for name in layers), "scheme": "xyz",
+        "tiles": [url], "minzoom": minzoom, "maxzoom": tilemath.MAX_ZOOM, "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(minzoom, 14)],
+        "vector_layers": [{"id": name, "description": names[name], "fields": tiles.LAYERS[name].fields,
+                           "minzoom": tiles.LAYERS[name].minzoom, "maxzoom": tilemath.MAX_ZOOM}
+                          for name in layers],
     }
     if sample:
         doc["attribution"] = _("示例数据")

@@ -118,10 +118,10 @@ var GridMap = (function () {
         fillActions(card, id);
       }
     });
-    var b = map.getBounds(), q = {mode: cfg.mode};
-    if (cfg.asOf) {
+    var q = {mode: cfg.mode};
+    if (cfg.asOf) {   // a replay classes the compounds of the extent the tiles use
       q.as_of = cfg.asOf;
-      q.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",");
+      q.bbox = TileLayers.classExtent(map);
     }
     fetch("/api/legend?" + new URLSearchParams(q).toString()).then(function (r) { return r.json(); })
       .then(function (body) { if (body.legend) showLegend(body.legend); });

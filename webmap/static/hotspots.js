@@ -1,5 +1,6 @@
 // The hotspot page: Gi* cells and DBSCAN clusters from /api/hotspots.geojson (with the page's
-// own query string), the filter form, the legend and the compound ranking.
+// own query string), the filter form (with the area to drill up or down), the legend and the
+// compound ranking.
 // Every piece of text that comes from data is escaped before it reaches innerHTML.
 var HotspotMap = (function () {
   "use strict";
@@ -29,18 +30,24 @@ var HotspotMap = (function () {
         "<label>" + esc(S("channel")) + " <select name='channel'>" + options("channel", c.channel, f.channel) + "</select></label>" +
         "<label>" + esc(S("stage")) + " <select name='stage'>" + options("stage", c.stage, f.stage,
           "<option value='open'" + (f.stage === "open" ? " selected" : "") + ">" + esc(S("open")) + "</option>") + "</select></label>" +
-        "<label>" + esc(S("community")) + " <select name='community'>" + options("community", c.community, f.community) + "</select></label>" +
-        "<label>" + esc(S("resolution")) + " <select name='resolution'>" + cfg.resolutions.map(function (r) {
-          return "<option" + (r === f.resolution ? " selected" : "") + ">" + r + "</option>";
+        "<label>" + esc(S("area")) + " <select name='area'>" + cfg.areas.map(function (a) {
+          return "<option value='" + esc(a[0]) + "'" + (a[0] === f.area ? " selected" : "") + ">" + esc(a[1]) + "</option>";
+        }).join("") + "</select></label>" +
+        "<label>" + esc(S("cell")) + " <select name='cell'>" + cfg.sizes.map(function (r) {
+          return "<option" + (r === f.cell ? " selected" : "") + ">" + r + "</option>";
         }).join("") + "</select></label>" +
         "<div class='hs-buttons'><button type='submit'>" + esc(S("apply")) + "</button> " +
-        "<a href='/hotspots'>" + esc(S("reset")) + "</a></div>" +
+        "<a href='/hotspots" + (f.area ? "?area=" + encodeURIComponent(f.area) : "") + "'>" + esc(S("reset")) + "</a></div>" +
         "<p class='hs-summary'>" + esc(S("loading")) + "</p>" +
-        "<p class='hs-links'><a href='/'>" + esc(S("map")) + "</a> · <a href='/dashboard'>" + esc(S("dashboard")) + "</a></p>" +
+        "<p class='hs-links'><a href='/'>" + esc(S("map")) + "</a> · <a href='/dashboard" +
+          (f.area ? "?area=" + encodeURIComponent(f.area) : "") + "'>" + esc(S("dashboard")) + "</a></p>" +
         "</form>";
-      // Unset filters stay out of the URL, so a shared link says only what was chosen.
+      // Unset filters stay out of the URL, so a shared link says only what was chosen; a new
+      // area gets the cell size that suits it.
       div.querySelector("form").addEventListener("submit", function () {
-        Array.prototype.forEach.call(this.elements, function (el) { if (el.name && !el.value) el.disabled = true; });
+        var form = this;
+        if (form.elements.area.value !== f.area) form.elements.cell.disabled = true;
+        Array.prototype.forEach.call(form.elements, function (el) { if (el.name && !el.value) el.disabled = true; });
       });
     });
   }
@@ -66,7 +73,8 @@ var HotspotMap = (function () {
           b.classList.toggle("active", b.getAttribute("data-tab") === key);
         });
         list.innerHTML = rows.length ? rows.map(function (r, i) {
-          var query = key === "open" ? "stage=open" : "overdue=1";
+          var query = (key === "open" ? "stage=open" : "overdue=1") +
+            (cfg.areaQuery.area ? "&area=" + encodeURIComponent(cfg.areaQuery.area) : "");
           return "<li data-i='" + i + "' data-bounds='" + esc(JSON.stringify([[r.miny, r.minx], [r.maxy, r.maxx]])) + "'>" +
             "<span class='hs-name'>" + esc(r.name) + "</span>" +
             "<small>" + esc(r.community) + "</small>" +
@@ -130,7 +138,7 @@ var HotspotMap = (function () {
   }
 
   function summarize(s, clusters) {
-    document.querySelector(".hs-summary").textContent =
+    document.querySelector(".hs-summary").textContent = s.area + "\n" +
       s.issues + " " + S("issues") + " · " + s.cells + " " + S("cells") + "\n" +
       S("hot") + " " + s.hot + " · " + S("cold") + " " + s.cold + " · " + S("clusters") + " " + clusters;
   }
