@@ -39,3 +39,29 @@ def test_above_the_threshold_the_page_embeds_no_areas_and_draws_tiles(tiled_app)
     assert len(response.data) < 500_000
     # the heat layer is there, empty until the page asks for the cells in view
     assert re.search(rf"var {config['heat']} = L\.heatLayer\(\s*\[\]", html)
+
+
+# Officials at each level open the map on their own extent: the city (no area), a district, a
+# subdistrict. The second district 测试区 lies east of the sample's 上街区 (tests/test_extent.py).
+from tests.test_extent import second  # noqa: E402,F401  (the fixture)
+from tests.helpers import add_user, login  # noqa: E402
+
+
+def fitted_bounds(html):
+    found = re.search(r"\.fitBounds\(\s*(\[\[.*?\]\])", html, re.S).group(1)
+    (south, west), (north, east) = json.loads(found)
+    return west, south, east, north
+
+
+@pytest.mark.parametrize("name, area, extent_sql", [
+    ("m_city", None, "SELECT ST_Extent(geom) FROM subdistrict"),
+    ("m_district", "测试区", "SELECT ST_Extent(geom) FROM district WHERE name = '测试区'"),
+    ("m_subdistrict", "上街区/中心路街道", "SELECT ST_Extent(geom) FROM subdistrict WHERE name = '中心路街道'"),
+])
+def test_each_official_opens_the_map_on_their_own_extent(app, engine, second, name, area, extent_sql):
+    from tests.helpers import q
+    add_user(app, name, "official", area)
+    client = login(app.test_client(), name)
+    west, south, east, north = fitted_bounds(client.get("/").get_data(as_text=True))
+    minx, miny, maxx, maxy = q(engine, f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ({extent_sql}) x(e)")[0]
+    assert (west, south, east, north) == pytest.approx((minx, miny, maxx, maxy), abs=1e-5)
