@@ -7,6 +7,9 @@ VENUES = """
            (SELECT json_agg(vp.platform ORDER BY p.name_zh) FROM venue_platform vp
               JOIN platform p ON p.code = vp.platform WHERE vp.venue_id = v.id) AS platforms,
            (SELECT count(*) FROM meeting mt WHERE mt.venue_id = v.id) AS meetings,
+           (SELECT json_agg(json_build_array(to_char(r.held_on, 'YYYY-MM-DD'), r.title))
+              FROM (SELECT held_on, title FROM meeting mt WHERE mt.venue_id = v.id
+                     ORDER BY held_on DESC, id DESC LIMIT 3) r) AS recent,
            v.geom
       FROM venue v JOIN community m ON m.id = v.community_id
      WHERE {where} ORDER BY v.id"""

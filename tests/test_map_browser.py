@@ -320,3 +320,24 @@ def test_no_personal_data_reaches_the_page(page, engine):
     leaks += [(url, n) for url, text in bodies for n in names if n in text]
     assert leaks == []
     assert page.problems == []
+
+
+def test_venues_and_liaison_stations_come_from_their_layers(page, engine):
+    stations = rows(engine, "SELECT count(*) AS n FROM venue_platform WHERE platform = 'npc_station'")[0]["n"]
+    venue = rows(engine, """SELECT v.name, count(mt.id) AS meetings FROM venue v LEFT JOIN meeting mt ON mt.venue_id = v.id
+                            GROUP BY v.id ORDER BY count(mt.id) DESC, v.id LIMIT 1""")[0]
+    page.goto(page.base + "/")
+    page.wait_for_function(READY)
+    # the stations are shown from the start, one star each
+    page.wait_for_function(f"document.querySelectorAll('.awesome-marker .fa-star').length === {stations}")
+    # the venues layer is in the layer control, off until asked for
+    assert page.locator(".awesome-marker .fa-chair").count() == 0
+    page.hover(".leaflet-control-layers")
+    page.get_by_text("协商议事场所", exact=True).click()
+    page.wait_for_function("document.querySelectorAll('.awesome-marker').length > 60")
+    popup = page.evaluate(f"""(() => {{ let text = null;
+        {MAP}.eachLayer(l => {{ if (l.getTooltip && l.getTooltip() && l.getTooltip().getContent() === {venue['name']!r}) {{
+            l.openPopup(); text = l.getPopup().getContent(); }} }});
+        return text; }})()""")
+    assert popup.startswith(venue["name"]) and f"协商活动 {venue['meetings']} 次" in popup
+    assert not page.problems, page.problems

@@ -1,8 +1,10 @@
 """`GET /`: the 彩色动态图, composed with folium from PostGIS layers.
 
-Static areas (outline, communities, grids), venues and liaison stations are drawn from
-GeoDataFrames read through the gateway. Compounds and issues are live layers: the page polls
-the layer API every few seconds (leaflet-realtime), and an unchanged poll is a 304.
+Static areas (outline, communities, grids) are drawn from GeoDataFrames read through the
+gateway. Compounds and issues are live layers: the page polls the layer API every few seconds
+(leaflet-realtime), and an unchanged poll is a 304. Venues and liaison stations are fetched by
+the page script from their layers. Above TILES_ABOVE compounds everything comes from the
+vector tiles instead (see build_map).
 """
 import json
 
@@ -17,7 +19,7 @@ from markupsafe import escape
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, db, features, meetings, myarea, venues
+from layers import areas, db, myarea
 from webmap import api, assets, basemaps, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
@@ -25,7 +27,7 @@ bp = Blueprint("mapview", __name__)
 POLL_MS = 5_000
 # Above this many compounds the map draws from vector tiles instead of embedding and polling
 # GeoJSON (configurable as TILES_ABOVE): one subdistrict stays as it is, a district or city tiles.
-TILES_ABOVE = 3_000
+TILES_ABOVE = 1_000
 VECTORGRID = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 PLATFORM_ICONS = {  # platform → (awesome-markers color, Font Awesome icon)
     "bench_talk": ("green", "chair"),
@@ -73,32 +75,6 @@ def add_areas(m, shift, show_grids=False):
     return outline
 
 
-def _add_venues(m, shift):
-    layer = folium.FeatureGroup(name=_("协商议事场所"), show=False)
-    platform_names = {"bench_talk": _("小板凳恳谈会"), "cppcc_consult": _("政协“有事好商量”"),
-                      "npc_station": _("人大代表联络站"), "residents_council": _("居民议事会")}
-    recent = meetings.recent_titles(3)
-    for row in features.read(*venues.venues()).itertuples():
-        color, icon = PLATFORM_ICONS[row.platforms[0]]
-        lines = [row.name, row.community,
-                 "、".join(platform_names[p] for p in row.platforms),
-                 _("协商活动 %(n)s 次", n=row.meetings)]
-        lines += [f"{day} {title}" for day, title in recent.get(row.id, [])]
-        lat, lon = shift.point(row.geom.y, row.geom.x)
-        marker = folium.Marker([lat, lon], popup=_popup(lines), tooltip=_text(row.name),
-                               icon=assets.localize(folium.Icon(color=color, icon=icon, prefix="fa")))
-        marker.add_to(layer)
-    layer.add_to(m)
-    stations = folium.FeatureGroup(name=_("人大代表联络站"), show=True)
-    for row in features.read(*venues.stations()).itertuples():
-        lat, lon = shift.point(row.geom.y, row.geom.x)
-        folium.Marker([lat, lon], tooltip=_text(row.name),
-                      popup=_popup([row.name, _("联系人大代表 %(n)s 名", n=row.npc_deputies)]),
-                      icon=assets.localize(folium.Icon(color="red", icon="star", prefix="fa"))
-                      ).add_to(stations)
-    stations.add_to(m)
-
-
 def _live_layers(m, mode, as_of):
     query = {"mode": mode}
     if as_of:
@@ -137,7 +113,7 @@ def build_map(mode, as_of):
     """The map and what the page script needs to know about it.
 
     Nothing on the page grows with the city. A small installation (up to ``TILES_ABOVE``
-    compounds, e.g. one subdistrict) embeds its areas and venues and polls the GeoJSON layers
+    compounds, e.g. one subdistrict) embeds its areas and polls the GeoJSON layers
     as it always has; a larger one draws areas, compounds and issues from the vector tiles.
     """
     shift = basemaps.shifter(current_app.config["BASEMAP"])
@@ -152,17 +128,17 @@ def build_map(mode, as_of):
     tiled = extent["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
     if not tiled:
         add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
-        _add_venues(m, shift)
         _live_layers(m, mode, as_of)
     heat = _add_heat(m)
     # A viewer with an area (a grid, a community, a subdistrict or a district) opens on it;
     # everyone else sees the whole installation.
     mine = None if who.scope_all or not who.signed_in else myarea.bounds(who.scope_params())
     m.fit_bounds(mine or extent["bounds"])
-    folium.LayerControl(collapsed=True).add_to(m)
+    layers = folium.LayerControl(collapsed=True)
+    layers.add_to(m)
     assets.localize(Fullscreen(title=_("全屏"), title_cancel=_("退出全屏"))).add_to(m)
     assets.localize(LocateControl(strings={"title": _("我在哪里")}, flyTo=True)).add_to(m)
-    return m, {"sample": extent["sample"], "tiled": tiled, "heat": heat.get_name()}
+    return m, {"sample": extent["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name()}
 
 
 def page_config(m, mode, as_of, built):
@@ -175,6 +151,7 @@ def page_config(m, mode, as_of, built):
         "sample": built["sample"],
         "tiled": built["tiled"],
         "heat": built["heat"],
+        "platformIcons": PLATFORM_ICONS,
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
         "names": _names(),
@@ -197,6 +174,8 @@ def page_config(m, mode, as_of, built):
             "result": _("办理结果"), "satisfaction": _("群众评价"), "note": _("备注"),
             "endIssue": _("不予受理"), "reason": _("理由"), "claim": _("认领"), "claimed": _("已认领"),
             "nowAt": _("当前阶段："), "meetings": _("协商活动"), "language": "English" if str(get_locale()) != "en" else "中文",
+            "venues": _("协商议事场所"), "stations": _("人大代表联络站"),
+            "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
         },
     }
 
@@ -205,11 +184,17 @@ def _names():
     """Stage and category names by code, in the page's language (tile features carry codes)."""
     column = "name_en" if str(get_locale()) == "en" else "name_zh"
     pick = lambda table: {r["code"]: r["name"] for r in db.rows(f"SELECT code, {column} AS name FROM {table}")}
-    return {"stage": pick("stage"), "category": pick("category")}
+    return {"stage": pick("stage"), "category": pick("category"), "platform": pick("platform")}
 
 
 class _Start(MacroElement):
-    _template = Template("{% macro script(this, kwargs) %}GridMap.start();{% endmacro %}")
+    """Starts the page script with the layer control (folium declares it with ``let``, so it is
+    not a property of ``window``)."""
+    _template = Template("{% macro script(this, kwargs) %}GridMap.start({{ this.layers }});{% endmacro %}")
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = layers
 
 
 def _user_config():
@@ -236,10 +221,14 @@ def index():
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
-    if built["tiled"]:  # after Leaflet (in the head): both extend L as they load
-        root.html.add_child(folium.Element(
-            f'<script src="{assets.vendor_url(VECTORGRID)}"></script>'
-            '<script src="/static/tilelayers.js"></script>'))
-    m.add_child(_Start())  # last child: runs after every layer and control exists
+    # After Leaflet (in the head): these extend L as they load.
+    scripts = [assets.vendor_url(assets.LOCAL["awesome_markers"])]
+    if built["tiled"]:
+        scripts += [assets.vendor_url(VECTORGRID), "/static/tilelayers.js"]
+    root.header.add_child(folium.Element("".join(
+        f'<link rel="stylesheet" href="{assets.vendor_url(assets.LOCAL[css])}">'
+        for css in ("awesome_markers_css", "awesome_markers_font_css"))))
+    root.html.add_child(folium.Element("".join(f'<script src="{src}"></script>' for src in scripts)))
+    m.add_child(_Start(built["layers"]))  # last child: runs after every layer and control exists
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

@@ -2,7 +2,7 @@
 // Every piece of text that comes from data is escaped before it reaches innerHTML.
 var GridMap = (function () {
   "use strict";
-  var cfg = null, map = null, legendBox = null, buildings = null, tiles = null;
+  var cfg = null, map = null, legendBox = null, buildings = null, tiles = null, layers = null;
   var S = function (key) { return cfg.strings[key] || key; };
 
   var esc = MapKit.esc;
@@ -98,6 +98,33 @@ var GridMap = (function () {
     var p = feature.properties, card = issueCard(p);
     layer.bindPopup(card, {maxWidth: 300});
     layer.on("popupopen", function () { fillActions(card, p.id); });
+  }
+
+  // Venues (an awesome-marker per platform) and liaison stations, from their layers, in the
+  // layer control: venues hidden until asked for, stations shown.
+  function addVenues() {
+    var venues = L.layerGroup(), stations = L.layerGroup().addTo(map);
+    layers.addOverlay(venues, S("venues"));
+    layers.addOverlay(stations, S("stations"));
+    var marker = function (latlng, color, icon, p, lines) {
+      return L.marker(latlng, {icon: L.AwesomeMarkers.icon({markerColor: color, icon: icon, prefix: "fa", iconColor: "white"})})
+        .bindTooltip(esc(p.name)).bindPopup(lines.map(esc).join("<br>"), {maxWidth: 280});
+    };
+    fetchLayer("venues", {}, function (data) {
+      L.geoJSON(data, {pointToLayer: function (f, latlng) {
+        var p = f.properties, look = cfg.platformIcons[p.platforms[0]] || ["blue", "users"];
+        var lines = [p.name, p.community, p.platforms.map(function (c) { return cfg.names.platform[c] || c; }).join("、"),
+                     S("meetingCount").replace("{n}", p.meetings)]
+          .concat((p.recent || []).map(function (r) { return r[0] + " " + r[1]; }));
+        return marker(latlng, look[0], look[1], p, lines);
+      }}).addTo(venues);
+    });
+    fetchLayer("deputies", {}, function (data) {
+      L.geoJSON(data, {pointToLayer: function (f, latlng) {
+        var p = f.properties;
+        return marker(latlng, "red", "star", p, [p.name, S("deputyCount").replace("{n}", p.npc_deputies)]);
+      }}).addTo(stations);
+    });
   }
 
   // Maps too big for GeoJSON draw areas, compounds and issues from the vector tiles; a click
@@ -312,7 +339,8 @@ var GridMap = (function () {
     });
   }
 
-  function start() {
+  function start(layerControl) {
+    layers = layerControl;
     map = window[cfg.map];
     addToolbar();
     addSearch();
@@ -325,7 +353,7 @@ var GridMap = (function () {
     map.on("moveend", refreshHeat);
     map.on("overlayadd", refreshHeat);
     Workflow.start(cfg, map);
-    if (cfg.tiled) startTiles();
+    if (cfg.tiled) startTiles(); else addVenues();
     document.documentElement.setAttribute("data-gridmap", "ready");
   }
 
