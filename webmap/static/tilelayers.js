@@ -27,7 +27,9 @@ var TileLayers = (function () {
       .map(function (v) { return v.toFixed(6); }).join(",");
   }
 
-  function cellRadius(count) { return Math.min(26, 9 + 3 * Math.log(count) / Math.LN2); }
+  // Cells are 32 px apart (8 to a tile): a circle stays inside its cell, so the compounds'
+  // colors show between them.
+  function cellRadius(count) { return Math.min(15, 8 + 1.5 * Math.log(count) / Math.LN2); }
 
   function heatStyle(p) {
     var n = p.count === undefined ? 1 : p.count;
@@ -40,7 +42,7 @@ var TileLayers = (function () {
     return function (p) {
       if (p.count !== undefined) {
         return {radius: cellRadius(p.count), color: "#ffffff", weight: 2, fill: true,
-                fillColor: p.overdue ? "#dc2626" : "#f97316", fillOpacity: 0.85};
+                fillColor: 2 * p.overdue > p.count ? "#dc2626" : "#f97316", fillOpacity: 0.75};
       }
       return {radius: 7, color: "#ffffff", weight: 1.5, fill: true,   // as GridMap.issueMarker
               fillColor: cfg.stageColors[p.stage] || "#999", fillOpacity: 0.95};
