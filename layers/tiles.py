@@ -15,7 +15,7 @@ EXTENT = 4096     # MVT units per tile side
 BUFFER = 64       # units drawn beyond each edge, so outlines and circles meet at the seams
 MARGIN = BUFFER / EXTENT
 # From this zoom open issues are points; below it, counts per cell (never 10^6 points).
-ISSUE_POINTS_ZOOM = 14
+ISSUE_POINTS_ZOOM = 16   # at 14 a busy tile of a city holds thousands of overlapping dots
 CELLS = 8         # cells per tile side below ISSUE_POINTS_ZOOM: 32 px on a 256 px tile
 
 ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
@@ -67,14 +67,14 @@ class Layer:
 
 
 ISSUE_FIELDS = {
-    "id": "Number: issue id (at zoom ≥ 14)",
+    "id": "Number: issue id (at zoom ≥ 16)",
     "stage": "String: stage code (reported, topic, notice, consult, implement, publish, feedback)",
     "category": "String: category code",
     "sla": "Number: 1 on time, 2 due soon, 3 overdue",
     "reported_on": "String: date reported (YYYY-MM-DD, Beijing)",
     "title": "String: title; absent while the issue is only reported",
-    "count": "Number: open issues in the cell (at zoom < 14)",
-    "overdue": "Number: overdue issues in the cell (at zoom < 14)",
+    "count": "Number: open issues in the cell (at zoom < 16)",
+    "overdue": "Number: overdue issues in the cell (at zoom < 16)",
 }
 
 LAYERS = {

@@ -120,7 +120,7 @@ def personal(engine):
 
 
 @pytest.mark.parametrize("layer, z", [("communities", 13), ("grids", 15), ("compounds", 15),
-                                      ("buildings", 16), ("issues", 15), ("issues", 12)])
+                                      ("buildings", 16), ("issues", tiles.ISSUE_POINTS_ZOOM), ("issues", 12)])
 def test_tiles_carry_only_their_public_properties(client, sample, personal, layer, z):
     allowed = set(tiles.LAYERS[layer].fields)
     found = 0
@@ -134,7 +134,7 @@ def test_tiles_carry_only_their_public_properties(client, sample, personal, laye
 
 def test_issue_points_show_titles_only_once_taken_up(client, engine, sample):
     stages = {}   # id → stage (a point near an edge is in the buffer of the next tile too)
-    for tile in sample_tiles(sample, 15):
+    for tile in sample_tiles(sample, tiles.ISSUE_POINTS_ZOOM):
         for f in features(client, "issues", *tile):
             p = f["properties"]
             assert ("title" in p) == (p["stage"] != "reported"), p
@@ -222,7 +222,7 @@ def test_tile_cache_keeps_at_most_its_bytes_dropping_the_least_recently_used():
 
 
 def test_one_tile_can_hold_several_layers(client, sample):
-    z, x, y = [t for t in sample_tiles(sample, 15) if features(client, "issues", *t)][0]
+    z, x, y = [t for t in sample_tiles(sample, tiles.ISSUE_POINTS_ZOOM) if features(client, "issues", *t)][0]
     both = mapbox_vector_tile.decode(get(client, "compounds,issues", z, x, y, mode="governance").data)
     assert set(both) == {"compounds", "issues"}
     assert both["compounds"]["features"] == features(client, "compounds", z, x, y, mode="governance")

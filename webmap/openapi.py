@@ -255,7 +255,7 @@ PATHS = {
         "description": "Layers communities (id, name), grids (id, name, community), compounds (id, name, "
                        "community, grid, fill, cls, open_issues; colored by mode), buildings (id, name, "
                        "compound, floors, units), issues (open issues: points with id, stage, category, sla, "
-                       "reported_on and a title once past reported, from zoom 14; below it cells with count "
+                       "reported_on and a title once past reported, from zoom 16; below it cells with count "
                        "and overdue). Several layers joined by commas (compounds,issues) come in one tile. "
                        "No personal data: public and cacheable for 60 s. An empty tile is a 204; gzip when "
                        "accepted. See /tiles/{layer}.json for zoom ranges and fields.",

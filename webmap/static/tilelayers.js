@@ -9,7 +9,7 @@ var TileLayers = (function () {
   // upstream's fix (not yet released) calls stop() instead.
   if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = L.DomEvent.stop;
 
-  var POINTS_ZOOM = 14;   // below it the issues layer holds cells with counts (layers/tiles.py)
+  var POINTS_ZOOM = 16;   // below it the issues layer holds cells with counts (layers/tiles.py)
   var HEAT = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
 
   function tileUrl(layers, params) {
