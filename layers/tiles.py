@@ -16,7 +16,9 @@ BUFFER = 64       # units drawn beyond each edge, so outlines and circles meet a
 MARGIN = BUFFER / EXTENT
 # From this zoom open issues are points; below it, counts per cell (never 10^6 points).
 ISSUE_POINTS_ZOOM = 16   # at 14 a busy tile of a city holds thousands of overlapping dots
-CELLS = 8         # cells per tile side below ISSUE_POINTS_ZOOM: 32 px on a 256 px tile
+# Cells per tile side below ISSUE_POINTS_ZOOM: 32 px on a 256 px tile, 64 px below
+# COARSE_BELOW, where a whole district is in view and finer cells would tile the map solid.
+CELLS, COARSE_CELLS, COARSE_BELOW = 8, 4, 13
 
 ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
 # The index filter: the tile and its buffer, in the stored geometry's CRS (EPSG:4326).
@@ -42,20 +44,20 @@ ISSUE_POINTS = f"""
      WHERE f.due_at IS NOT NULL AND f.geom && {NEAR}"""
 
 # Below ISSUE_POINTS_ZOOM: the open issues of the tile counted per square cell of the tile
-# (CELLS × CELLS, aligned with the tiles, so every issue is in exactly one cell of one tile),
+# (:cells × :cells, aligned with the tiles, so every issue is in exactly one cell of one tile),
 # each cell drawn at the mean position of its issues.
 ISSUE_CELLS = f"""
     WITH tile AS (SELECT {ENVELOPE} AS e),
     p AS (SELECT ST_X(m) AS mx, ST_Y(m) AS my, i.due_at,
-                 floor((ST_X(m) - ST_XMin(tile.e)) / (ST_XMax(tile.e) - ST_XMin(tile.e)) * {CELLS}) AS cx,
-                 floor((ST_YMax(tile.e) - ST_Y(m)) / (ST_YMax(tile.e) - ST_YMin(tile.e)) * {CELLS}) AS cy
+                 floor((ST_X(m) - ST_XMin(tile.e)) / (ST_XMax(tile.e) - ST_XMin(tile.e)) * :cells) AS cx,
+                 floor((ST_YMax(tile.e) - ST_Y(m)) / (ST_YMax(tile.e) - ST_YMin(tile.e)) * :cells) AS cy
             FROM issue i CROSS JOIN tile CROSS JOIN LATERAL ST_Transform(i.geom, 3857) m
            WHERE i.due_at IS NOT NULL AND i.geom && ST_Transform({ENVELOPE}, 4326))
     SELECT count(*)::int AS count, count(*) FILTER (WHERE p.due_at < :t)::int AS overdue,
            ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857), {ENVELOPE},
                         {EXTENT}, {BUFFER}) AS geom
       FROM p
-     WHERE p.cx BETWEEN 0 AND {CELLS - 1} AND p.cy BETWEEN 0 AND {CELLS - 1}
+     WHERE p.cx BETWEEN 0 AND :cells - 1 AND p.cy BETWEEN 0 AND :cells - 1
      GROUP BY p.cx, p.cy"""
 
 
@@ -108,7 +110,9 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
         source, params = buildings.query(scope=PUBLIC)
         return PROJECT.format(columns="f.id, f.name, f.compound, f.floors, f.units", source=source), params
     if layer == "issues":
-        return (ISSUE_POINTS if z >= ISSUE_POINTS_ZOOM else ISSUE_CELLS), t_params(None)
+        if z >= ISSUE_POINTS_ZOOM:
+            return ISSUE_POINTS, t_params(None)
+        return ISSUE_CELLS, dict(t_params(None), cells=COARSE_CELLS if z < COARSE_BELOW else CELLS)
     raise KeyError(layer)
 
 

@@ -70,3 +70,45 @@ def test_each_official_opens_the_map_on_their_own_extent(app, engine, second, na
     west, south, east, north = fitted_bounds(client.get("/").get_data(as_text=True))
     minx, miny, maxx, maxy = q(engine, f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ({extent_sql}) x(e)")[0]
     assert (west, south, east, north) == pytest.approx((minx, miny, maxx, maxy), abs=1e-5)
+
+
+def test_the_area_tree_drills_down_from_the_city(client, second):
+    city = client.get("/api/areas?area=city").get_json()
+    assert [t["name"] for t in city["trail"]] == ["郑州市"]
+    assert [(c["level"], c["name"]) for c in city["children"]] == [("district", "上街区"), ("district", "测试区")]
+    district = client.get(f"/api/areas?area={city['children'][1]['area']}").get_json()
+    assert [t["name"] for t in district["trail"]] == ["郑州市", "测试区"]
+    assert [c["name"] for c in district["children"]] == ["测试街道"]
+    sub = client.get(f"/api/areas?area={district['children'][0]['area']}").get_json()
+    assert [c["name"] for c in sub["children"]] == ["东测社区", "西测社区"]
+    community = client.get(f"/api/areas?area={sub['children'][0]['area']}").get_json()
+    assert community["children"] == [] and community["trail"][-1]["name"] == "东测社区"
+    (south, west), (north, east) = community["bounds"]
+    assert (west, south, east, north) == pytest.approx((113.40, 34.79, 113.42, 34.83))
+    assert client.get("/api/areas?area=district:999999").status_code == 400
+    assert client.get("/api/areas?area=nowhere").status_code == 400
+
+
+CENTER = "(() => { const c = window[document.querySelector('.folium-map').id].getCenter(); return [c.lng, c.lat]; })()"
+# The place the breadcrumb ends at (the current area) is the last plain span of the trail.
+HERE = "[...document.querySelectorAll('.gm-areas > span')].pop()?.textContent === '{}'"
+
+
+def test_the_map_drills_down_and_keeps_the_area(page, second):
+    page.goto(page.base + "/?area=city")
+    page.wait_for_function("document.querySelector('.gm-areas select') !== null")
+    page.wait_for_function(HERE.format("郑州市"))
+    page.select_option(".gm-areas select", label="测试区")
+    page.wait_for_function(HERE.format("测试区"))
+    assert "area=district" in page.url
+    page.select_option(".gm-areas select", label="测试街道")
+    page.wait_for_function(HERE.format("测试街道"))
+    assert page.evaluate(CENTER) == pytest.approx((113.42, 34.81), abs=0.005)
+    page.click(".gm-areas a[data-area='city']")
+    page.wait_for_function(HERE.format("郑州市"))
+    assert "area=city" in page.url
+    # a reload opens where the drill-down left off
+    page.goto(page.base + f"/?area=subdistrict:{second['subdistrict']}")
+    page.wait_for_function(HERE.format("测试街道"))
+    assert page.evaluate(CENTER) == pytest.approx((113.42, 34.81), abs=0.005)
+    assert not page.problems, page.problems

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from geo.bbox import BBoxError, parse_bbox
-from layers import areas, buildings, compounds, db, features, issues, lookup, venues, version
-from webmap import basemaps, modes, viewer
+from layers import areas, buildings, compounds, db, features, hierarchy, issues, lookup, venues, version
+from webmap import basemaps, extent, modes, viewer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -158,3 +158,18 @@ def legend():
     mode, as_of = mode_param(), as_of_param()
     _style, entries = modes.style(mode, as_of, bbox_param() if as_of else None)
     return jsonify(mode=mode, legend=entries)
+
+
+@bp.get("/areas")
+def area_tree():
+    """The extent (``?area=``, else the viewer's own) with its breadcrumb and its children,
+    each with bounds: what the map's drill-down city → district → subdistrict → community shows."""
+    here = extent.current()
+    key = lambda level, id: level if id is None else f"{level}:{id}"
+    trail = [{"level": level, "id": id, "name": name, "area": key(level, id) if level != hierarchy.MINE else None}
+             for level, id, name in here.trail]
+    children = [] if here.level == "community" else [
+        {"level": c["level"], "id": c["id"], "name": c["name"], "area": key(c["level"], c["id"]),
+         "bounds": [[c["miny"], c["minx"]], [c["maxy"], c["maxx"]]]} for c in hierarchy.children(here.area)]
+    minx, miny, maxx, maxy = hierarchy.bounds(here.area)
+    return jsonify(trail=trail, children=children, bounds=[[miny, minx], [maxy, maxx]])

@@ -11,7 +11,7 @@ import json
 import folium
 from branca.element import MacroElement
 from jinja2 import Template
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Realtime
@@ -19,8 +19,8 @@ from markupsafe import escape
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, db, myarea
-from webmap import api, assets, basemaps, i18n, modes, viewer
+from layers import areas, db, hierarchy, myarea
+from webmap import api, assets, basemaps, extent, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -124,8 +124,8 @@ def build_map(mode, as_of):
     assets.localize(m)
     basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
     who = viewer.current()
-    extent = areas.extent()
-    tiled = extent["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
+    whole = areas.extent()
+    tiled = whole["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
     if not tiled:
         add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
         _live_layers(m, mode, as_of)
@@ -133,12 +133,15 @@ def build_map(mode, as_of):
     # A viewer with an area (a grid, a community, a subdistrict or a district) opens on it;
     # everyone else sees the whole installation.
     mine = None if who.scope_all or not who.signed_in else myarea.bounds(who.scope_params())
-    m.fit_bounds(mine or extent["bounds"])
+    if request.args.get("area"):   # a place chosen in the drill-down
+        minx, miny, maxx, maxy = hierarchy.bounds(extent.current().area)
+        mine = [[miny, minx], [maxy, maxx]]
+    m.fit_bounds(mine or whole["bounds"])
     layers = folium.LayerControl(collapsed=True)
     layers.add_to(m)
     assets.localize(Fullscreen(title=_("全屏"), title_cancel=_("退出全屏"))).add_to(m)
     assets.localize(LocateControl(strings={"title": _("我在哪里")}, flyTo=True)).add_to(m)
-    return m, {"sample": extent["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name()}
+    return m, {"sample": whole["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name()}
 
 
 def page_config(m, mode, as_of, built):
@@ -174,7 +177,8 @@ def page_config(m, mode, as_of, built):
             "result": _("办理结果"), "satisfaction": _("群众评价"), "note": _("备注"),
             "endIssue": _("不予受理"), "reason": _("理由"), "claim": _("认领"), "claimed": _("已认领"),
             "nowAt": _("当前阶段："), "meetings": _("协商活动"), "language": "English" if str(get_locale()) != "en" else "中文",
-            "venues": _("协商议事场所"), "stations": _("人大代表联络站"),
+            "venues": _("协商议事场所"), "stations": _("人大代表联络站"), "area": _("区域"),
+            "drillDown": _("下一级…"),
             "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
         },
     }

@@ -307,6 +307,12 @@ PATHS = {
         "responses": {"200": _json({"type": "object", "properties": {
                           "results": {"type": "array", "maxItems": 10, "items": "Place"}}}),
                       "400": "BadRequest"}}},
+    "/api/areas": {"get": {
+        "summary": "An area with its breadcrumb from the city down and its children with bounds (the map's drill-down)",
+        "tags": ["map"], "security": PUBLIC_OR_SESSION,
+        "parameters": [_query("area", "string", "city, district:ID, subdistrict:ID or community:ID; "
+                                                "default the viewer's own area, else the installation")],
+        "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/legend": {"get": {
         "summary": "The legend of a color mode (colors and labels), for maps drawn from vector tiles",
         "tags": ["map"], "security": PUBLIC_OR_SESSION,

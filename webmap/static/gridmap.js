@@ -296,8 +296,37 @@ var GridMap = (function () {
     control("bottomleft", "gm-badge", function (div) {
       div.innerHTML = "<b>" + esc(S("title")) + "</b>" +
         (cfg.asOf ? " <span class='gm-asof-note'>" + esc(cfg.asOf) + "</span>" : "") +
-        (cfg.sample ? " <span class='gm-sample'>" + esc(S("sample")) + "</span>" : "");
+        (cfg.sample ? " <span class='gm-sample'>" + esc(S("sample")) + "</span>" : "") +
+        "<nav class='gm-areas' aria-label='" + esc(S("area")) + "'></nav>";
+      showArea(div.querySelector(".gm-areas"), new URLSearchParams(window.location.search).get("area"), false);
     });
+  }
+
+  // The drill-down city → district → subdistrict → community: the breadcrumb of the area in
+  // view and a list of its children; choosing one fits the map to it and keeps it in the URL.
+  function showArea(nav, area, fit) {
+    fetch("/api/areas" + (area ? "?area=" + encodeURIComponent(area) : "")).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (!a) return;
+        if (fit) {
+          map.fitBounds(a.bounds);
+          var q = new URLSearchParams(window.location.search);
+          q.set("area", area);
+          history.replaceState(null, "", "?" + q.toString());
+        }
+        nav.innerHTML = a.trail.map(function (t, i) {
+          return i === a.trail.length - 1 || !t.area ? "<span>" + esc(t.name) + "</span>"
+            : "<a href='#' data-area='" + esc(t.area) + "'>" + esc(t.name) + "</a>";
+        }).join(" › ") + (a.children.length ? " <select aria-label='" + esc(S("drillDown")) + "'><option value=''>" +
+          esc(S("drillDown")) + "</option>" + a.children.map(function (c) {
+            return "<option value='" + esc(c.area) + "'>" + esc(c.name) + "</option>";
+          }).join("") + "</select>" : "");
+        Array.prototype.forEach.call(nav.querySelectorAll("a[data-area]"), function (link) {
+          link.addEventListener("click", function (e) { e.preventDefault(); showArea(nav, link.getAttribute("data-area"), true); });
+        });
+        var pick = nav.querySelector("select");
+        if (pick) pick.addEventListener("change", function () { if (pick.value) showArea(nav, pick.value, true); });
+      });
   }
 
   function lookup(latlng) {

@@ -27,9 +27,12 @@ var TileLayers = (function () {
       .map(function (v) { return v.toFixed(6); }).join(",");
   }
 
-  // Cells are 32 px apart (8 to a tile): a circle stays inside its cell, so the compounds'
-  // colors show between them.
-  function cellRadius(count) { return Math.min(15, 8 + 1.5 * Math.log(count) / Math.LN2); }
+  // Cells are 32 px apart (8 to a tile), 64 px below zoom COARSE_BELOW (layers/tiles.py): a
+  // circle stays inside its cell, so the compounds' colors show between them.
+  var COARSE_BELOW = 13;
+  function cellRadius(count, zoom) {
+    return Math.min(zoom < COARSE_BELOW ? 26 : 15, 8 + 1.5 * Math.log(count) / Math.LN2);
+  }
 
   function heatStyle(p) {
     var n = p.count === undefined ? 1 : p.count;
@@ -39,9 +42,9 @@ var TileLayers = (function () {
   }
 
   function issueStyle(cfg) {
-    return function (p) {
+    return function (p, zoom) {
       if (p.count !== undefined) {
-        return {radius: cellRadius(p.count), color: "#ffffff", weight: 2, fill: true,
+        return {radius: cellRadius(p.count, zoom), color: "#ffffff", weight: 2, fill: true,
                 fillColor: 2 * p.overdue > p.count ? "#dc2626" : "#f97316", fillOpacity: 0.75};
       }
       return {radius: 7, color: "#ffffff", weight: 1.5, fill: true,   // as GridMap.issueMarker
@@ -91,7 +94,7 @@ var TileLayers = (function () {
       drop(key);
       if (!layer || coords.z >= POINTS_ZOOM || !grid._tiles[key]) return;
       byTile[key] = layer.features.filter(function (f) { return f.properties.count !== undefined; }).map(function (f) {
-        var d = Math.round(2 * cellRadius(f.properties.count));
+        var d = Math.round(2 * cellRadius(f.properties.count, coords.z));
         return L.marker(f.latlng, {interactive: false, keyboard: false, icon: L.divIcon({
           className: "gm-cell-label", iconSize: [d, d],
           html: "<span style='display:block;line-height:" + d + "px;text-align:center;color:#fff;" +
