@@ -97,8 +97,9 @@ var TileLayers = (function () {
         var d = Math.round(2 * cellRadius(f.properties.count, coords.z));
         return L.marker(f.latlng, {interactive: false, keyboard: false, icon: L.divIcon({
           className: "gm-cell-label", iconSize: [d, d],
-          html: "<span style='display:block;line-height:" + d + "px;text-align:center;color:#fff;" +
-                "font:bold 12px sans-serif'>" + f.properties.count + "</span>"})}).addTo(group);
+          // (the font shorthand sets the line height too: both in one, or the text sits on top)
+          html: "<span style='display:block;text-align:center;color:#fff;" +
+                "font:bold 12px/" + d + "px sans-serif'>" + f.properties.count + "</span>"})}).addTo(group);
       });
     };
   }
