@@ -1,0 +1,173 @@
+"""The layers as OGC API – Features collections: each one a small provider that turns bbox,
+datetime, property filters and paging into SQL over the layer's own SELECT, and builds the
+page of GeoJSON features in PostGIS (no Python object per feature).
+
+A provider's SELECT has an ``id``, a ``geom`` (EPSG:4326) and the public properties, and a
+``{where}`` slot for the bbox; it takes the scope parameters (layers.scope).
+"""
+from dataclasses import dataclass, field
+
+from geo.bbox import BBox
+from layers import areas, buildings, db, features, venues
+from layers.scope import PUBLIC, in_scope
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# Output CRSs: their SRID, whether their axis order is (north, east) — EPSG:4490 is lat/lon and
+# EPSG:4547 is northing/easting by definition, and OGC API – Features Part 2 follows the
+# definition — and how many decimals keep about 0.1 m.
+CRS = {
+    CRS84: (4326, False, 6),
+    "http://www.opengis.net/def/crs/EPSG/0/4490": (4490, True, 6),
+    "http://www.opengis.net/def/crs/EPSG/0/4547": (4547, True, 2),
+}
+MAX_LIMIT = 10_000
+
+DISTRICTS = "SELECT d.id, d.name, d.is_sample, d.geom FROM district d WHERE {where}"
+
+# The map's compound layer carries the colors of a mode; GIS clients want the plain figures.
+COMPOUNDS = """
+    SELECT c.id, c.name, m.name AS community, g.name AS grid, c.households,
+           coalesce(s.open_issues, 0) AS open_issues, coalesce(s.has_org, false) AS has_org, c.geom
+      FROM compound c JOIN community m ON m.id = c.community_id
+      LEFT JOIN grid g ON g.id = c.grid_id
+      LEFT JOIN compound_state s ON s.community_id = c.community_id AND s.compound_id = c.id
+     WHERE {where}"""
+
+# Open and closed issues (the map's layer has the open ones only). A title stays internal
+# outside the viewer's area until the issue is taken up as a topic (a rejected or merged
+# report never was); the reporter is in another table and never joined.
+ISSUES = f"""
+    SELECT i.id, i.stage, st.name_zh AS stage_name, i.category, cat.name_zh AS category_name,
+           m.name AS community,
+           CASE WHEN {in_scope("i.community_id", "i.grid_id")}
+                  OR i.stage NOT IN ('reported', 'rejected', 'merged') THEN i.title END AS title,
+           i.reported_at, i.stage_changed_at, i.closed_at, i.geom
+      FROM issue i JOIN stage st ON st.code = i.stage
+      JOIN category cat ON cat.code = i.category
+      JOIN community m ON m.id = i.community_id
+     WHERE {{where}}"""
+
+
+def _own(template, alias):
+    def select(bbox, scope):
+        where, params = features.bbox_clause(bbox, alias)
+        return template.format(where=where), dict(params, **scope)
+    return select
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str                      # a msgid, translated by the web layer
+    select: object                  # (bbox, scope) -> (SQL, params)
+    geometry: str                   # GeoJSON geometry type
+    queryables: dict = field(default_factory=dict)   # query parameter -> (column, JSON type)
+    temporal: str | None = None     # the column ``datetime`` filters
+    tiles: str | None = None        # the vector-tile layer, when there is one
+
+
+COLLECTIONS = {c.id: c for c in (
+    Collection("districts", "区", _own(DISTRICTS, "d.geom"), "MultiPolygon"),
+    Collection("subdistricts", "街道", lambda bbox, scope: areas.subdistrict(bbox), "MultiPolygon"),
+    Collection("communities", "社区", lambda bbox, scope: areas.communities(bbox), "MultiPolygon",
+               tiles="communities"),
+    Collection("grids", "网格", areas.grids, "MultiPolygon", {"community": "string"}, tiles="grids"),
+    Collection("compounds", "楼院", _own(COMPOUNDS, "c.geom"), "MultiPolygon",
+               {"community": "string", "grid": "string"}, tiles="compounds"),
+    Collection("buildings", "楼栋", buildings.query, "MultiPolygon", {"compound": "string"},
+               tiles="buildings"),
+    Collection("venues", "协商议事场所", lambda bbox, scope: venues.venues(bbox), "Point",
+               {"community": "string"}),
+    Collection("issues", "诉求", _own(ISSUES, "i.geom"), "Point",
+               {"stage": "string", "category": "string", "community": "string"},
+               temporal="reported_at", tiles="issues"),
+)}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A checked items request; coordinates of ``bbox`` already in EPSG:4326 axis order (x, y)."""
+    bbox: tuple | None = None        # (minx, miny, maxx, maxy, srid)
+    since: object = None             # datetime or None (open)
+    until: object = None
+    filters: dict = field(default_factory=dict)   # queryable -> [values]
+    limit: int = 100
+    offset: int = 0
+    crs: str = CRS84
+
+
+def _bbox_4326(bbox):
+    """The EPSG:4326 envelope of a bbox given in another CRS (for the layer's index filter)."""
+    minx, miny, maxx, maxy, srid = bbox
+    if srid == 4326:
+        return BBox(minx, miny, maxx, maxy)
+    r = db.rows("""SELECT ST_XMin(e) AS minx, ST_YMin(e) AS miny, ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
+                     FROM ST_Transform(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, :srid), 4326) e""",
+                {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "srid": srid})[0]
+    return BBox(r["minx"], r["miny"], r["maxx"], r["maxy"])
+
+
+def _filtered(collection, query, scope):
+    """The collection's SELECT with every filter of ``query`` applied, and its parameters."""
+    sql, params = collection.select(_bbox_4326(query.bbox) if query.bbox else None, scope)
+    where = []
+    if query.bbox and query.bbox[4] != 4326:
+        # The layer filtered by the envelope; keep only what meets the box itself.
+        minx, miny, maxx, maxy, srid = query.bbox
+        where.append("ST_Intersects(f.geom, ST_Transform(ST_MakeEnvelope(:q_minx, :q_miny, :q_maxx, :q_maxy,"
+                     " :q_srid), 4326))")
+        params.update(q_minx=minx, q_miny=miny, q_maxx=maxx, q_maxy=maxy, q_srid=srid)
+    if query.since is not None:
+        where.append(f"f.{collection.temporal} >= :q_since")
+        params["q_since"] = query.since
+    if query.until is not None:
+        where.append(f"f.{collection.temporal} <= :q_until")
+        params["q_until"] = query.until
+    for name, values in query.filters.items():
+        where.append(f"f.{name}::text = ANY(CAST(:q_{name} AS text[]))")
+        params[f"q_{name}"] = list(values)
+    return f"SELECT * FROM ({sql}) f WHERE {' AND '.join(where) or 'TRUE'}", params
+
+
+def _geometry(crs):
+    srid, flip, decimals = CRS[crs]
+    geom = "p.geom" if srid == 4326 else f"ST_Transform(p.geom, {srid})"
+    if flip:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {decimals})::json"
+
+
+FEATURE = """json_build_object('type', 'Feature', 'id', p.id, 'geometry', {geometry},
+                               'properties', to_jsonb(p) - 'geom' - 'id')"""
+
+PAGE = """SELECT (SELECT count(*) FROM ({filtered}) c) AS matched,
+                 (SELECT coalesce(json_agg({feature} ORDER BY p.id), '[]')::text
+                    FROM (SELECT * FROM ({filtered}) f ORDER BY f.id LIMIT :q_limit OFFSET :q_offset) p) AS features"""
+
+
+def items(collection, query, scope=PUBLIC):
+    """(numberMatched, numberReturned, the features as a JSON array text) of one page."""
+    filtered, params = _filtered(collection, query, scope)
+    sql = PAGE.format(filtered=filtered, feature=FEATURE.format(geometry=_geometry(query.crs)))
+    row = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset))[0]
+    returned = max(0, min(query.limit, row["matched"] - query.offset))
+    return row["matched"], returned, row["features"]
+
+
+ITEM = "SELECT {feature}::text FROM ({select}) p WHERE p.id = :q_id"
+
+
+def item(collection, fid, crs=CRS84, scope=PUBLIC):
+    """One feature as GeoJSON text, or None when there is none with that id."""
+    sql, params = collection.select(None, scope)
+    return db.scalar(ITEM.format(feature=FEATURE.format(geometry=_geometry(crs)), select=sql),
+                     dict(params, q_id=fid))
+
+
+def temporal_extent(collection):
+    """[first, last] of the collection's times (ISO text), or None when it has none."""
+    if collection.temporal is None:
+        return None
+    # Only issues have a time; the (reported_at) index answers both ends.
+    r = db.rows("SELECT min(reported_at) AS a, max(reported_at) AS b FROM issue")[0]
+    return [r["a"] and r["a"].isoformat(), r["b"] and r["b"].isoformat()]
