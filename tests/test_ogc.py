@@ -6,6 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from helpers import add_user, login, q
+from layers import users
 
 COLLECTIONS = ["districts", "subdistricts", "communities", "grids", "compounds", "buildings", "venues", "issues"]
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -249,3 +250,14 @@ def test_a_signed_in_viewer_sees_their_area_in_full(app, client, engine):
     titles = {f["id"]: f["properties"]["title"] for f in items(client, "issues", "stage=reported&limit=1000")["features"]}
     mine = {r[0] for r in q(engine, "SELECT id FROM issue WHERE stage = 'reported' AND community_id = :c", c=community_id)}
     assert mine and all(titles[i] for i in mine) and all(titles[i] is None for i in set(titles) - mine)
+
+
+def test_api_keys_must_be_valid(app, client):
+    with app.app_context():
+        key = users.add_api_key("ogc_gis")
+    for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
+        assert client.get("/ogc/collections/issues/items?limit=1", headers=headers).status_code == 200
+    for headers in ({"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+        response = client.get("/ogc/collections/issues/items?limit=1&lang=en", headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["description"] == "The API key is invalid or disabled"

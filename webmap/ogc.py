@@ -13,9 +13,9 @@ import math
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound, Unauthorized
 
-from layers import areas, ogc
+from layers import areas, ogc, users
 from webmap import viewer
 from webmap.ogc_openapi import document
 
@@ -79,6 +79,17 @@ def _respond(doc, template_title, mimetype=JSON, headers=None):
         return Response(render_template("ogc.html", doc=doc, title=template_title), mimetype=HTML,
                         headers=headers)
     return Response(json.dumps(doc, ensure_ascii=False, default=str), mimetype=mimetype, headers=headers)
+
+
+def _scope():
+    """The viewer's scope parameters. An API key (``X-API-Key`` or ``Authorization: Bearer``)
+    must be a valid one; keys belong to no user and have no area, so they read what the public
+    reads, and a signed-in session its own area."""
+    bearer = request.headers.get("Authorization", "")
+    key = request.headers.get("X-API-Key") or (bearer[7:].strip() if bearer.lower().startswith("bearer ") else None)
+    if key is not None and users.api_key_name(key) is None:
+        raise Unauthorized(_("API key 无效或已停用"))
+    return viewer.current().scope_params()
 
 
 def _collection(collection_id):
@@ -253,7 +264,7 @@ def _page_link(c, offset, rel, title):
 def items(collection_id):
     c = _collection(collection_id)
     q = _query(c)
-    matched, returned, features = ogc.items(c, q, viewer.current().scope_params())
+    matched, returned, features = ogc.items(c, q, _scope())
     links = _self_links("ogc.items", GEOJSON, collection_id=c.id) + [
         {"href": _url("ogc.collection", collection_id=c.id), "rel": "collection", "type": JSON,
          "title": str(TITLES[c.id])}]
@@ -277,7 +288,7 @@ def item(collection_id, fid):
     c = _collection(collection_id)
     _known(COMMON | {"crs"})
     crs = _crs("crs")
-    feature = ogc.item(c, int(fid), crs, viewer.current().scope_params()) if fid.isdigit() and len(fid) < 10 else None
+    feature = ogc.item(c, int(fid), crs, _scope()) if fid.isdigit() and len(fid) < 10 else None
     if feature is None:
         raise NotFound(_("集合 %(name)s 中没有要素 %(fid)s", name=c.id, fid=fid))
     links = _self_links("ogc.item", GEOJSON, collection_id=c.id, fid=fid) + [
