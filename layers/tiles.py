@@ -21,9 +21,11 @@ ISSUE_POINTS_ZOOM = 16   # at 14 a busy tile of a city holds thousands of overla
 CELLS, COARSE_CELLS, COARSE_BELOW = 8, 4, 13
 
 ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
-# The index filter: the tile and its buffer, in the stored geometry's CRS (EPSG:4326).
-NEAR = "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)"
-MVT_GEOM = f"ST_AsMVTGeom(ST_Transform(f.geom, 3857), {ENVELOPE}, {EXTENT}, {BUFFER})"
+# Tiles for a GCJ-02 basemap (Gaode) are drawn shifted by (:dlon, :dlat), the GCJ-02 offset at
+# the tile's centre: across a tile the offset varies by a few metres at zoom 14 and by less at
+# higher zooms, under a pixel at every zoom. (0, 0) otherwise. The index filter takes the tile and its buffer back to the stored WGS84.
+NEAR = "ST_Translate(ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326), -:dlon, -:dlat)"
+MVT_GEOM = f"ST_AsMVTGeom(ST_Transform(ST_Translate(f.geom, :dlon, :dlat), 3857), {ENVELOPE}, {EXTENT}, {BUFFER})"
 
 # One MVT layer; a feature clipped away entirely has a NULL geometry and is left out.
 ENCODE = f"""SELECT coalesce(ST_AsMVT(t, '{{layer}}', {EXTENT}, 'geom'), '')
@@ -51,8 +53,8 @@ ISSUE_CELLS = f"""
     p AS (SELECT ST_X(m) AS mx, ST_Y(m) AS my, i.due_at,
                  floor((ST_X(m) - ST_XMin(tile.e)) / (ST_XMax(tile.e) - ST_XMin(tile.e)) * :cells) AS cx,
                  floor((ST_YMax(tile.e) - ST_Y(m)) / (ST_YMax(tile.e) - ST_YMin(tile.e)) * :cells) AS cy
-            FROM issue i CROSS JOIN tile CROSS JOIN LATERAL ST_Transform(i.geom, 3857) m
-           WHERE i.due_at IS NOT NULL AND i.geom && ST_Transform({ENVELOPE}, 4326))
+            FROM issue i CROSS JOIN tile CROSS JOIN LATERAL ST_Transform(ST_Translate(i.geom, :dlon, :dlat), 3857) m
+           WHERE i.due_at IS NOT NULL AND i.geom && ST_Translate(ST_Transform({ENVELOPE}, 4326), -:dlon, -:dlat))
     SELECT count(*)::int AS count, count(*) FILTER (WHERE p.due_at < :t)::int AS overdue,
            ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857), {ENVELOPE},
                         {EXTENT}, {BUFFER}) AS geom
@@ -116,12 +118,13 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
     raise KeyError(layer)
 
 
-def mvt(layers, z, x, y, *, mode=None, style=None, as_of=None, box=None):
+def mvt(layers, z, x, y, *, mode=None, style=None, as_of=None, box=None, shift=(0.0, 0.0)):
     """The tile z/x/y of ``layers`` (names from LAYERS) as MVT bytes, in one statement: the
     layers' encodings joined, as the MVT format allows (empty when no layer has a feature,
     or below every layer's minzoom). ``mode``, ``style`` and ``as_of`` are the compound
-    layer's; ``box`` is the tile's WGS84 box with its margin (geo.tiles.bounds)."""
-    parts, params = [], {"z": z, "x": x, "y": y, "margin": MARGIN}
+    layer's; ``box`` is the tile's WGS84 box with its margin (geo.tiles.bounds); ``shift`` the
+    (lon, lat) degrees to draw the features shifted by (for a GCJ-02 basemap)."""
+    parts, params = [], {"z": z, "x": x, "y": y, "margin": MARGIN, "dlon": shift[0], "dlat": shift[1]}
     for layer in layers:
         if z < LAYERS[layer].minzoom:
             continue

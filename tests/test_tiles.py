@@ -284,3 +284,44 @@ def test_bad_requests_are_json_in_the_users_language(client, path, status, zh, e
     assert response.status_code == status and zh in response.get_json()["error"]
     response = client.get(path + ("&" if "?" in path else "?") + "lang=en")
     assert response.status_code == status and en in response.get_json()["error"]
+
+
+def test_tiles_for_a_gcj02_basemap_are_shifted_by_its_offset(client, engine):
+    """A compound drawn for a Gaode basemap (?crs=gcj02) lies where GCJ-02 puts it: its outline in
+    the shifted tile is the plain one moved by the GCJ-02 offset (about 590 m here)."""
+    from geo.crs import wgs84_to_gcj02
+
+    c = rows(engine, "SELECT id, ST_X(ST_Centroid(geom)) lon, ST_Y(ST_Centroid(geom)) lat FROM compound ORDER BY id LIMIT 1")[0]
+    glon, glat = (float(v) for v in wgs84_to_gcj02(c["lon"], c["lat"]))
+    z = 14
+    plain_tile, shifted_tile = (z, *tile_of(c["lon"], c["lat"], z)), (z, *tile_of(glon, glat, z))
+
+    def corner(tile, **query):
+        feature = [f for f in features(client, "compounds", *tile, mode="open", **query) if f["properties"]["id"] == c["id"]][0]
+        ring = feature["geometry"]["coordinates"]
+        while isinstance(ring[0][0], list):
+            ring = ring[0]
+        x, y = min(p[0] for p in ring), min(p[1] for p in ring)
+        # MVT units (y up, 4096 a tile) → fractional tile numbers of the whole map at zoom z
+        return tile[1] + x / 4096, tile[2] + 1 - y / 4096
+
+    (px, py), (sx, sy) = corner(plain_tile), corner(shifted_tile, crs="gcj02")
+    n = 2 ** z
+    expected_dx = (glon - c["lon"]) / 360 * n
+    assert sx - px == pytest.approx(expected_dx, abs=1 / 256)   # within a pixel of a 256 px tile
+    mercator_y = lambda lat: (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    assert sy - py == pytest.approx(mercator_y(glat) - mercator_y(c["lat"]), abs=1 / 256)
+    assert client.get(f"/tiles/compounds/{z}/0/0.pbf?crs=4326").status_code == 400
+
+
+def test_heat_cells_for_a_gcj02_basemap_are_shifted(client, sample):
+    from geo.crs import wgs84_to_gcj02
+
+    bbox = f"{sample['x0']},{sample['y0']},{sample['x1']},{sample['y1']}"
+    plain = client.get(f"/api/heat?bbox={bbox}&zoom=17").get_json()["cells"]
+    gx0, gy0 = wgs84_to_gcj02(sample["x0"], sample["y0"])
+    gx1, gy1 = wgs84_to_gcj02(sample["x1"], sample["y1"])
+    shifted = client.get(f"/api/heat?bbox={gx0},{gy0},{gx1},{gy1}&zoom=17&crs=gcj02").get_json()["cells"]
+    assert sum(c[2] for c in shifted) == sum(c[2] for c in plain) > 0
+    lon, lat = wgs84_to_gcj02(plain[0][1], plain[0][0])
+    assert [round(float(lat), 6), round(float(lon), 6), plain[0][2]] in shifted

@@ -8,7 +8,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
-from geo.bbox import BBoxError, parse_bbox
+from geo.bbox import BBox, BBoxError, parse_bbox
+from geo.crs import wgs84_to_gcj02
 from layers import areas, buildings, compounds, db, features, hierarchy, issues, lookup, venues, version
 from webmap import basemaps, extent, modes, viewer
 
@@ -149,7 +150,16 @@ def heat():
     if not 0 <= zoom <= 22:
         raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name="zoom", value=zoom))
     cell = 360 / 256 / 2 ** zoom * HEAT_CELL_PX
-    return jsonify(cells=issues.heat_cells(bbox, cell, as_of_param()))
+    gcj02 = request.args.get("crs") == "gcj02"   # the view of a Gaode basemap, and its cells
+    if gcj02:
+        (minx, maxx), (miny, maxy) = zip(*(basemaps.point_from_gcj02(x, y)
+                                           for x, y in ((bbox.minx, bbox.miny), (bbox.maxx, bbox.maxy))))
+        bbox = BBox(minx, miny, maxx, maxy)
+    cells = issues.heat_cells(bbox, cell, as_of_param())
+    if gcj02 and cells:
+        lons, lats = wgs84_to_gcj02([c[1] for c in cells], [c[0] for c in cells])
+        cells = [[round(float(lat), 6), round(float(lon), 6), c[2]] for lat, lon, c in zip(lats, lons, cells)]
+    return jsonify(cells=cells)
 
 
 @bp.get("/legend")

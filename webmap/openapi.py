@@ -271,7 +271,7 @@ PATHS = {
                        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
                         "description": "Compounds only: replay the end of this day; with mode=open, bbox "
                                        "names the extent the classes are computed over."},
-                       "bbox", "lang", {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+                       "bbox", "lang", "crs", {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The tile", "headers": {"ETag": {"schema": {"type": "string"}}},
                               "content": {"application/vnd.mapbox-vector-tile": {
                                   "schema": {"type": "string", "format": "binary"}}}},
@@ -294,8 +294,8 @@ PATHS = {
     "/api/heat": {"get": {
         "summary": "Open issues in a bbox binned into cells of a few pixels at the zoom, for the heat layer",
         "tags": ["map"], "security": PUBLIC_OR_SESSION,
-        "parameters": [_query("bbox", "string", "minx,miny,maxx,maxy in WGS84", True),
-                       _query("zoom", "integer", "the map's zoom, 0–22 (default 15)"), "as_of"],
+        "parameters": [_query("bbox", "string", "minx,miny,maxx,maxy in WGS84 (GCJ-02 with crs=gcj02)", True),
+                       _query("zoom", "integer", "the map's zoom, 0–22 (default 15)"), "as_of", "crs"],
         "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/search": {"get": {
         "summary": "Places by name or pinyin, for a search box", "tags": ["map"],

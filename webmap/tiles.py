@@ -20,6 +20,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from geo import tiles as tilemath
+from geo.bbox import BBox
+from geo.crs import GCJ02, wgs84_to_gcj02
 from layers import tiles, version
 from webmap import api, modes
 
@@ -134,8 +136,22 @@ def _time_dependent(layers, options):
     return any(tiles.LAYERS[layer].time_dependent for layer in layers)
 
 
-def _etag(layers, z, x, y, box, options, style):
-    parts = [",".join(layers), z, x, y, json.dumps(options, sort_keys=True), json.dumps(style, sort_keys=True),
+def _shift(z, x, y):
+    """(dlon, dlat) to draw tile z/x/y on a GCJ-02 basemap (``?crs=gcj02``), else (0, 0): the
+    GCJ-02 offset at the tile's centre."""
+    crs = request.args.get("crs")
+    if not crs:
+        return 0.0, 0.0
+    if crs != GCJ02:
+        raise BadRequest(_("参数 crs 只能是 gcj02：%(value)s", value=crs))
+    box = tilemath.bounds(z, x, y)
+    lon, lat = (box.minx + box.maxx) / 2, (box.miny + box.maxy) / 2
+    shifted_lon, shifted_lat = wgs84_to_gcj02(lon, lat)
+    return float(shifted_lon) - lon, float(shifted_lat) - lat
+
+
+def _etag(layers, z, x, y, box, options, style, shift):
+    parts = [",".join(layers), z, x, y, json.dumps(options, sort_keys=True), json.dumps(style, sort_keys=True), shift,
              version.of_area(box), current_app.config.get("APP_VERSION", "")]
     if _time_dependent(layers, options):
         parts.append(int(time.time() // 60))
@@ -147,8 +163,11 @@ def tile(layer, z, x, y):
     layers = _layers(layer)
     z, x, y = _tile_numbers(z, x, y)
     options, as_of, style = _options(layers)
+    shift = _shift(z, x, y)
     box = tilemath.bounds(z, x, y, tiles.MARGIN)
-    tag = _etag(layers, z, x, y, box, options, style)
+    if shift != (0.0, 0.0):   # the stored (WGS84) box the shifted tile shows
+        box = BBox(box.minx - shift[0], box.miny - shift[1], box.maxx - shift[0], box.maxy - shift[1])
+    tag = _etag(layers, z, x, y, box, options, style, shift)
     gzipped = request.accept_encodings["gzip"] > 0
     etag = tag + ("-gz" if gzipped else "")  # the two encodings are different bytes
     headers = dict(HEADERS, ETag=f'"{etag}"')
@@ -158,7 +177,7 @@ def tile(layer, z, x, y):
     data = cache.get(tag)
     if data is None:
         raw = tiles.mvt(layers, z, x, y, mode=options.get("mode"), style=style,
-                        as_of=as_of, box=box)
+                        as_of=as_of, box=box, shift=shift)
         data = gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
         cache.put(tag, data)
     if not data:  # an empty tile is always a 204

@@ -130,7 +130,7 @@ var GridMap = (function () {
   // Maps too big for GeoJSON draw areas, compounds and issues from the vector tiles; a click
   // opens the same cards as the GeoJSON layers, and the legend comes from /api/legend.
   function startTiles() {
-    L.vectorGrid.protobuf("/tiles/communities,grids/{z}/{x}/{y}.pbf", {
+    L.vectorGrid.protobuf("/tiles/communities,grids/{z}/{x}/{y}.pbf" + (cfg.gcj02 ? "?crs=gcj02" : ""), {
       rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 22, maxZoom: 22,
       vectorTileLayerStyles: {
         communities: {color: "#b45309", weight: 2, dashArray: "6 4", fill: false},
@@ -280,7 +280,7 @@ var GridMap = (function () {
     var params = {bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","),
                   zoom: Math.round(map.getZoom())};
     if (cfg.asOf) params.as_of = cfg.asOf;
-    fetch("/api/heat?" + new URLSearchParams(params).toString()).then(function (r) { return r.json(); }).then(function (body) {
+    fetch("/api/heat" + query(params)).then(function (r) { return r.json(); }).then(function (body) {
       var cells = body.cells || [], top = 1;
       cells.forEach(function (c) { if (c[2] > top) top = c[2]; });
       heat.setOptions({max: top});

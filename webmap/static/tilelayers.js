@@ -109,7 +109,7 @@ var TileLayers = (function () {
   // ``on.issue(id, latlng, properties)`` are called on a click; a click on a cell zooms in.
   function add(map, cfg, on) {
     var version = 0, layers = cfg.asOf ? "compounds" : "compounds,issues";
-    var params = {mode: cfg.mode, as_of: cfg.asOf || null,
+    var params = {mode: cfg.mode, as_of: cfg.asOf || null, crs: cfg.gcj02 ? "gcj02" : null,
                   bbox: cfg.asOf && cfg.mode === "open" ? classExtent(map) : null};
     var grid = new Grid(tileUrl(layers, params), {
       rendererFactory: L.canvas.tile, interactive: true, pane: "overlayPane",
