@@ -164,6 +164,8 @@ def test_bbox_crs(client, engine):
     ("/ogc/collections/issues/items?bbox=a,b,c,d", 400, "bbox"),
     ("/ogc/collections/issues/items?bbox=113.3,34.8,113.2,34.9", 400, "bbox"),
     ("/ogc/collections/issues/items?bbox=100,95,101,96", 400, "bbox"),
+    ("/ogc/collections/issues/items?bbox=1e30,1e30,2e30,2e30&bbox-crs=EPSG:4547", 400, "bbox"),
+    ("/ogc/collections/issues/items?offset=99999999999999999999", 400, "offset"),
     ("/ogc/collections/issues/items?limit=0", 400, "limit"),
     ("/ogc/collections/issues/items?limit=ten", 400, "limit"),
     ("/ogc/collections/issues/items?offset=-1", 400, "offset"),

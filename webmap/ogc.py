@@ -169,7 +169,7 @@ def _int(name, default, least, most=None):
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.strip().isdigit() or int(text) < least:
+    if not text.strip().isdigit() or len(text.strip()) > 9 or int(text) < least:
         raise BadRequest(_("参数 %(name)s 应为不小于 %(least)s 的整数：%(value)s", name=name, least=least, value=text))
     return min(int(text), most) if most else int(text)
 
@@ -206,6 +206,9 @@ def _bbox():
         raise BadRequest(_("参数 bbox 的最小值大于最大值：%(value)s", value=text))
     if srid != 4547 and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise BadRequest(_("参数 bbox 超出经纬度范围：%(value)s", value=text))
+    # Gauss-Kruger metres (easting with no zone prefix): PROJ cannot take a box far outside.
+    if srid == 4547 and not (-1e6 <= minx <= maxx <= 2e6 and -1e7 <= miny <= maxy <= 1e7):
+        raise BadRequest(_("参数 bbox 超出坐标系范围：%(value)s", value=text))
     return (minx, miny, maxx, maxy, srid)
 
 
