@@ -263,3 +263,8 @@ def test_api_keys_must_be_valid(app, client):
         response = client.get("/ogc/collections/issues/items?limit=1&lang=en", headers=headers)
         assert response.status_code == 401
         assert response.get_json()["description"] == "The API key is invalid or disabled"
+
+
+def test_answers_vary_by_format_and_session(client):
+    vary = client.get("/ogc/collections/venues/items?limit=1").headers["Vary"]
+    assert "Accept" in vary and "Cookie" in vary

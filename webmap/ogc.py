@@ -46,6 +46,13 @@ def _error(exc):
     return Response(json.dumps(body, ensure_ascii=False), exc.code, mimetype=JSON)
 
 
+@bp.after_request
+def _vary(response):
+    # The format follows Accept and the scope follows the session: caches must keep them apart.
+    response.vary.update(("Accept", "Cookie"))
+    return response
+
+
 def _html_wanted():
     f = request.args.get("f")
     if f is not None:
@@ -66,7 +73,7 @@ def _url(endpoint, **args):
 
 
 def _self_links(endpoint, json_type=JSON, **args):
-    """self and alternate links of a resource, the one served first."""
+    """The resource's links as JSON and as HTML: ``self`` the format served, ``alternate`` the other."""
     here = {k: v for k, v in request.args.items() if k != "f"}
     formats = [(json_type, "json", _("本页 JSON")), (HTML, "html", _("本页 HTML"))]
     html = _html_wanted()
