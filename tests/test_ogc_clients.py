@@ -43,10 +43,14 @@ def test_gdal_lists_every_collection_and_reads_compounds(live_server, engine):
         assert geom.equals_exact(expected[fid], tolerance=1e-6), fid
 
 
-def test_gdal_reads_every_issue(live_server, engine):
-    result = gdal(live_server, "issues")
-    assert len(result["rows"]) == q(engine, "SELECT count(*) FROM issue")[0][0]
-    assert {"stage", "category", "community", "title", "reported_at", "closed_at"} <= set(result["columns"])
+@pytest.mark.parametrize("layer,table", [("districts", "district"), ("subdistricts", "subdistrict"),
+                                         ("communities", "community"), ("grids", "grid"),
+                                         ("buildings", "building"), ("venues", "venue"), ("issues", "issue")])
+def test_gdal_reads_every_feature_of_each_collection(live_server, engine, layer, table):
+    result = gdal(live_server, layer)
+    assert sorted(int(fid) for fid, _wkt in result["rows"]) == [r[0] for r in q(engine, f"SELECT id FROM {table} ORDER BY id")]
+    if layer == "issues":
+        assert {"stage", "category", "community", "title", "reported_at", "closed_at"} <= set(result["columns"])
 
 
 @pytest.fixture(scope="module")
