@@ -7,6 +7,8 @@ A provider's SELECT has an ``id``, a ``geom`` (EPSG:4326) and the public propert
 """
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from geo.bbox import BBox
 from layers import areas, buildings, db, features, venues
 from layers.scope import PUBLIC, in_scope
@@ -130,38 +132,59 @@ def _filtered(collection, query, scope):
 
 
 def _geometry(crs):
-    srid, flip, decimals = CRS[crs]
-    geom = "p.geom" if srid == 4326 else f"ST_Transform(p.geom, {srid})"
-    if flip:
-        geom = f"ST_FlipCoordinates({geom})"
-    return f"ST_AsGeoJSON({geom}, {decimals})::json"
+    """The row's geometry in ``crs``, in that CRS's axis order."""
+    srid, flip, _decimals = CRS[crs]
+    geom = "f.geom" if srid == 4326 else f"ST_Transform(f.geom, {srid})"
+    return f"ST_FlipCoordinates({geom})" if flip else geom
 
 
-FEATURE = """json_build_object('type', 'Feature', 'id', p.id, 'geometry', {geometry},
-                               'properties', to_jsonb(p) - 'geom' - 'id')"""
+# The property columns of each collection's SELECT, read once from the database (they are
+# fixed by the code): the page lists them so that the geometry is replaced, not repeated.
+_columns = {}
+
+
+def _properties(collection, sql, params):
+    if collection.id not in _columns:
+        with db.transaction() as conn:
+            keys = conn.execute(sa.text(f"SELECT * FROM ({sql}) f LIMIT 0"), params).keys()
+        _columns[collection.id] = ", ".join(f'f."{k}"' for k in keys if k != "geom")
+    return _columns[collection.id]
+
+
+# A feature is PostGIS's own GeoJSON of the row (``ST_AsGeoJSON(record)``: the properties are
+# every column but geom) with the id put in front: several times faster than building the
+# properties with to_jsonb, which serialises the geometry too.
+FEATURE = """'{{"id":' || p.id || ',' || substr(ST_AsGeoJSON(p.*, 'geom', {decimals}), 2)"""
+ROWS = "SELECT {properties}, {geometry} AS geom FROM ({filtered}) f"
 
 PAGE = """SELECT (SELECT count(*) FROM ({filtered}) c) AS matched,
-                 (SELECT coalesce(json_agg({feature} ORDER BY p.id), '[]')::text
-                    FROM (SELECT * FROM ({filtered}) f ORDER BY f.id LIMIT :q_limit OFFSET :q_offset) p) AS features"""
+                 (SELECT '[' || coalesce(string_agg({feature}, ',' ORDER BY p.id), '') || ']'
+                    FROM ({rows} ORDER BY f.id LIMIT :q_limit OFFSET :q_offset) p) AS features"""
+
+
+def _rows(collection, filtered, params, crs):
+    return ROWS.format(properties=_properties(collection, filtered, params), geometry=_geometry(crs),
+                       filtered=filtered)
 
 
 def items(collection, query, scope=PUBLIC):
     """(numberMatched, numberReturned, the features as a JSON array text) of one page."""
     filtered, params = _filtered(collection, query, scope)
-    sql = PAGE.format(filtered=filtered, feature=FEATURE.format(geometry=_geometry(query.crs)))
+    sql = PAGE.format(filtered=filtered, feature=FEATURE.format(decimals=CRS[query.crs][2]),
+                      rows=_rows(collection, filtered, params, query.crs))
     row = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset))[0]
     returned = max(0, min(query.limit, row["matched"] - query.offset))
     return row["matched"], returned, row["features"]
 
 
-ITEM = "SELECT {feature}::text FROM ({select}) p WHERE p.id = :q_id"
+ITEM = "SELECT {feature} FROM ({rows} WHERE f.id = :q_id) p"
 
 
 def item(collection, fid, crs=CRS84, scope=PUBLIC):
     """One feature as GeoJSON text, or None when there is none with that id."""
     sql, params = collection.select(None, scope)
-    return db.scalar(ITEM.format(feature=FEATURE.format(geometry=_geometry(crs)), select=sql),
-                     dict(params, q_id=fid))
+    return db.scalar(ITEM.format(feature=FEATURE.format(decimals=CRS[crs][2]),
+                                 rows=_rows(collection, sql, params, crs)), dict(params, q_id=fid))
 
 
 def temporal_extent(collection):
