@@ -59,6 +59,13 @@ def open_counts(as_of=None, bbox=None):
         f"SELECT DISTINCT open_issues FROM ({sql}) s WHERE open_issues > 0 ORDER BY 1", params)]
 
 
+def interior_point(compound_id):
+    """(lon, lat) of a point inside the compound, or None when there is no such compound."""
+    rows = db.rows("SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM compound, ST_PointOnSurface(geom) p "
+                   "WHERE id = :id", {"id": compound_id})
+    return (rows[0]["lon"], rows[0]["lat"]) if rows else None
+
+
 def grid_color_count():
     return db.scalar("SELECT coalesce(max(color), 0) + 1 FROM grid")
 

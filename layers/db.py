@@ -85,6 +85,11 @@ def execute(sql, params=None, *, conn=None, timeout_ms=DEFAULT_TIMEOUT_MS):
     return conn.execute(sa.text(sql), params or {}).rowcount
 
 
+def postgis_version():
+    """PostGIS's version, from the database: the health check's one cheap round trip."""
+    return scalar("SELECT postgis_lib_version()", timeout_ms=2_000)
+
+
 def scalar(sql, params=None, *, conn=None, timeout_ms=DEFAULT_TIMEOUT_MS):
     if conn is None:
         with transaction(timeout_ms=timeout_ms) as own:

@@ -50,12 +50,31 @@ def recent(venue_id, limit=10):
     return [dict(r) for r in db.rows(RECENT, {"v": venue_id, "n": limit})]
 
 
-def recent_titles(limit=3):
-    """{venue id: [(date, title), …]} of each venue's latest meetings, for the map popups."""
-    rows = db.rows("""SELECT venue_id, to_char(held_on, 'YYYY-MM-DD') AS held_on, title FROM (
-                        SELECT m.*, row_number() OVER (PARTITION BY venue_id ORDER BY held_on DESC, id DESC) n
-                          FROM meeting m) x WHERE n <= :n ORDER BY venue_id, held_on DESC""", {"n": limit})
-    out = {}
-    for r in rows:
-        out.setdefault(r["venue_id"], []).append((r["held_on"], r["title"]))
-    return out
+# The /meetings page of a viewer's area: the venues to hold a meeting at, the open issues it
+# may take up, and the recent meetings.
+PAGE_VENUES = f"""
+    SELECT v.id, v.name, m.name AS community,
+           (SELECT json_agg(json_build_object('code', p.code, 'name', p.name_zh) ORDER BY p.code)
+              FROM venue_platform vp JOIN platform p ON p.code = vp.platform
+             WHERE vp.venue_id = v.id) AS platforms
+      FROM venue v JOIN community m ON m.id = v.community_id
+     WHERE {in_scope("v.community_id", "v.community_id")} ORDER BY m.id, v.id"""
+
+PAGE_OPEN_ISSUES = f"""
+    SELECT i.id, i.title, st.name_zh AS stage_name FROM issue i JOIN stage st ON st.code = i.stage
+     WHERE st.is_open AND {in_scope("i.community_id", "i.grid_id")}
+     ORDER BY i.reported_at DESC LIMIT 200"""
+
+PAGE_RECENT = f"""
+    SELECT mt.id, to_char(mt.held_on, 'YYYY-MM-DD') AS held_on, mt.title, v.name AS venue,
+           p.name_zh AS platform, mt.attendee_count,
+           (SELECT count(*) FROM meeting_issue mi WHERE mi.meeting_id = mt.id) AS issues
+      FROM meeting mt JOIN venue v ON v.id = mt.venue_id JOIN platform p ON p.code = mt.platform
+     WHERE {in_scope("v.community_id", "v.community_id")}
+     ORDER BY mt.held_on DESC, mt.id DESC LIMIT 30"""
+
+
+def page(scope):
+    """{venues, issues, recent} of the /meetings page, within ``scope``."""
+    return {"venues": db.rows(PAGE_VENUES, scope), "issues": db.rows(PAGE_OPEN_ISSUES, scope),
+            "recent": db.rows(PAGE_RECENT, scope)}

@@ -8,9 +8,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
-from geo.bbox import BBox, BBoxError, parse_bbox
-from geo.crs import wgs84_to_gcj02
-from layers import areas, buildings, compounds, db, features, hierarchy, issues, lookup, venues, version
+from geo.bbox import BBoxError, parse_bbox
+from layers import areas, buildings, compounds, features, hierarchy, issues, lookup, venues, version
 from webmap import basemaps, extent, modes, viewer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -150,16 +149,10 @@ def heat():
     if not 0 <= zoom <= 22:
         raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name="zoom", value=zoom))
     cell = 360 / 256 / 2 ** zoom * HEAT_CELL_PX
-    gcj02 = request.args.get("crs") == "gcj02"   # the view of a Gaode basemap, and its cells
-    if gcj02:
-        (minx, maxx), (miny, maxy) = zip(*(basemaps.point_from_gcj02(x, y)
-                                           for x, y in ((bbox.minx, bbox.miny), (bbox.maxx, bbox.maxy))))
-        bbox = BBox(minx, miny, maxx, maxy)
-    cells = issues.heat_cells(bbox, cell, as_of_param())
-    if gcj02 and cells:
-        lons, lats = wgs84_to_gcj02([c[1] for c in cells], [c[0] for c in cells])
-        cells = [[round(float(lat), 6), round(float(lon), 6), c[2]] for lat, lon, c in zip(lats, lons, cells)]
-    return jsonify(cells=cells)
+    if request.args.get("crs") == "gcj02":   # the view of a Gaode basemap, and its cells
+        return jsonify(cells=basemaps.cells_to_gcj02(
+            issues.heat_cells(basemaps.bbox_from_gcj02(bbox), cell, as_of_param())))
+    return jsonify(cells=issues.heat_cells(bbox, cell, as_of_param()))
 
 
 @bp.get("/legend")
@@ -175,11 +168,10 @@ def area_tree():
     """The extent (``?area=``, else the viewer's own) with its breadcrumb and its children,
     each with bounds: what the map's drill-down city → district → subdistrict → community shows."""
     here = extent.current()
-    key = lambda level, id: level if id is None else f"{level}:{id}"
-    trail = [{"level": level, "id": id, "name": name, "area": key(level, id) if level != hierarchy.MINE else None}
+    trail = [{"level": level, "id": id, "name": name, "area": hierarchy.Area(level, id).key}
              for level, id, name in here.trail]
     children = [] if here.level == "community" else [
-        {"level": c["level"], "id": c["id"], "name": c["name"], "area": key(c["level"], c["id"]),
+        {"level": c["level"], "id": c["id"], "name": c["name"], "area": hierarchy.Area(c["level"], c["id"]).key,
          "bounds": [[c["miny"], c["minx"]], [c["maxy"], c["maxx"]]]} for c in hierarchy.children(here.area)]
     minx, miny, maxx, maxy = hierarchy.bounds(here.area)
     return jsonify(trail=trail, children=children, bounds=[[miny, minx], [maxy, maxx]])

@@ -10,6 +10,7 @@ import folium
 import numpy as np
 import shapely
 
+from geo.bbox import BBox
 from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
 TEMPLATES = {
@@ -88,3 +89,18 @@ def geojson_to_gcj02(text):
 def point_from_gcj02(lon, lat):
     wlon, wlat = gcj02_to_wgs84(lon, lat)
     return float(wlon), float(wlat)
+
+
+def bbox_from_gcj02(bbox):
+    """The WGS84 box of a view drawn on a Gaode basemap (its corners shifted back)."""
+    minx, miny = point_from_gcj02(bbox.minx, bbox.miny)
+    maxx, maxy = point_from_gcj02(bbox.maxx, bbox.maxy)
+    return BBox(minx, miny, maxx, maxy)
+
+
+def cells_to_gcj02(cells):
+    """[lat, lon, count] cells shifted to GCJ-02, for a Gaode basemap."""
+    if not cells:
+        return cells
+    lons, lats = wgs84_to_gcj02([c[1] for c in cells], [c[0] for c in cells])
+    return [[round(float(lat), 6), round(float(lon), 6), c[2]] for lat, lon, c in zip(lats, lons, cells)]

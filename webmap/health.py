@@ -9,7 +9,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     try:
-        db.scalar("SELECT postgis_lib_version()", timeout_ms=2_000)
+        db.postgis_version()
     except Exception as exc:  # any failure to reach PostGIS means "not healthy"
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return jsonify(status="unavailable", reason=reason), 503

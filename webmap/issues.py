@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.exceptions import BadRequest, NotFound
 
 from data.importers.contacts import normalise_phone
-from layers import db, meetings, workflow
+from layers import compounds, lookups, meetings, workflow
 from webmap import basemaps, viewer
 from webmap.auth import roles_required
 
@@ -22,10 +22,6 @@ RECORDERS = ("grid_leader", "community_staff", "deputy", "admin")
 ADVANCERS = ("grid_leader", "community_staff", "admin")
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _codes(table):
-    return {r["code"] for r in db.rows(f"SELECT code FROM {table}")}
 
 
 def _body():
@@ -71,16 +67,15 @@ def issue_fields(body, photo=None):
     description = (body.get("description") or "").strip()
     if len(description) > 2000:
         raise BadRequest(_("描述不超过 2000 个字"))
-    if body.get("category") not in _codes("category"):
+    if body.get("category") not in lookups.codes("category"):
         raise BadRequest(_("未知的诉求类别：%(value)s", value=body.get("category")))
-    if body.get("channel") not in _codes("channel"):
+    if body.get("channel") not in lookups.codes("channel"):
         raise BadRequest(_("未知的收集渠道：%(value)s", value=body.get("channel")))
     if body.get("compound_id") not in (None, ""):
-        rows = db.rows("SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM compound, ST_PointOnSurface(geom) p "
-                       "WHERE id = :id", {"id": int(body["compound_id"])})
-        if not rows:
+        point = compounds.interior_point(int(body["compound_id"]))
+        if point is None:
             raise BadRequest(_("没有这个楼院"))
-        lon, lat = rows[0]["lon"], rows[0]["lat"]
+        lon, lat = point
     else:
         lon, lat = _number(body, "lon"), _number(body, "lat")
         if body.get("crs") == "gcj02":
@@ -165,14 +160,7 @@ def issue_photo(issue_id):
 @bp.get("/choices")
 def choices():
     """The lists a form needs: categories, channels, stages, platforms, venues."""
-    pick = lambda sql: [dict(r) for r in db.rows(sql)]
-    return jsonify(
-        categories=pick("SELECT code, name_zh, name_en FROM category ORDER BY ordinal"),
-        channels=pick("SELECT code, name_zh, name_en, online FROM channel ORDER BY online, code"),
-        stages=pick("SELECT code, name_zh, name_en, is_open, deadline_days FROM stage ORDER BY ordinal"),
-        platforms=pick("SELECT code, name_zh, name_en FROM platform ORDER BY code"),
-        venues=pick("SELECT v.id, v.name, json_agg(vp.platform) AS platforms FROM venue v "
-                    "JOIN venue_platform vp ON vp.venue_id = v.id GROUP BY v.id ORDER BY v.id"))
+    return jsonify(lookups.choices())
 
 
 @bp.post("/meetings")

@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from flask_wtf.csrf import generate_csrf
 
-from layers import areas, db, hierarchy, myarea
+from layers import areas, hierarchy, lookups, myarea
 from webmap import api, assets, basemaps, extent, i18n, modes, viewer
 
 bp = Blueprint("mapview", __name__)
@@ -44,10 +44,6 @@ STAGE_COLORS = {
 def _text(value):
     """Escape text for folium, which pastes it into HTML inside a JS template literal."""
     return str(escape(value)).replace("`", "&#96;").replace("$", "&#36;")
-
-
-def _popup(lines):
-    return folium.Popup("<br>".join(_text(line) for line in lines), max_width=280)
 
 
 def add_areas(m, shift, show_grids=False):
@@ -157,7 +153,7 @@ def page_config(m, mode, as_of, built):
         "platformIcons": PLATFORM_ICONS,
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
-        "names": _names(),
+        "names": lookups.names(en=str(get_locale()) == "en"),
         "user": _user_config(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
@@ -182,13 +178,6 @@ def page_config(m, mode, as_of, built):
             "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
         },
     }
-
-
-def _names():
-    """Stage and category names by code, in the page's language (tile features carry codes)."""
-    column = "name_en" if str(get_locale()) == "en" else "name_zh"
-    pick = lambda table: {r["code"]: r["name"] for r in db.rows(f"SELECT code, {column} AS name FROM {table}")}
-    return {"stage": pick("stage"), "category": pick("category"), "platform": pick("platform")}
 
 
 class _Start(MacroElement):

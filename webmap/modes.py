@@ -40,7 +40,7 @@ def style(mode, as_of=None, bbox=None):
     if mode == "open":
         counts = (compounds.open_counts(as_of, bbox) if as_of
                   else _open_counts_now(str(db.engine().url), version.current()))
-        bins, legend = _open_cached(tuple(counts), str(get_locale()))
+        bins, legend = _open(tuple(counts), str(get_locale()))
         return {"colors": [CALM] + OPEN_COLORS[:len(bins)], "breaks": bins}, legend
     if mode == "sla":
         labels = {0: _("无未办结诉求"), 1: _("按时办理"), 2: _("即将到期"), 3: _("已超期")}
@@ -65,18 +65,14 @@ def _open_counts_now(_database, _version):
 
 
 @functools.lru_cache(maxsize=64)
-def _open_cached(distinct, _locale):
-    """``_open`` once per set of counts and language (Fisher-Jenks is a few ms)."""
-    return _open(np.asarray(distinct, dtype=int))
-
-
-def _open(distinct):
+def _open(counts, _locale):
     """Class breaks for the distinct non-zero open counts (Fisher-Jenks; zero is its own calm
-    class), and the legend.
+    class), and the legend; once per set of counts and language (Fisher-Jenks is a few ms).
 
     Computed on the distinct counts: exact and repeatable (natural breaks samples at random),
     and fast however many compounds there are.
     """
+    distinct = np.asarray(counts, dtype=int)
     legend = [{"color": CALM, "label": _("0（平稳）")}]
     if distinct.size == 0:
         return [], legend

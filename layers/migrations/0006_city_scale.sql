@@ -164,7 +164,6 @@ CREATE INDEX grid_state_grid_idx ON grid_state (grid_id);
 CREATE TABLE compound_state (
     community_id   int NOT NULL,
     compound_id    int NOT NULL REFERENCES compound ON DELETE CASCADE,
-    grid_id        int,
     open_issues    int NOT NULL DEFAULT 0,
     due_soon_at    timestamptz,
     due_at         timestamptz,
@@ -222,7 +221,7 @@ BEGIN
     IF cardinality(compounds) > 0 THEN
         DELETE FROM compound_state WHERE compound_id = ANY(compounds);
         INSERT INTO compound_state
-        SELECT c.community_id, c.id, c.grid_id, coalesce(o.n, 0), o.due_soon_at, o.due_at,
+        SELECT c.community_id, c.id, coalesce(o.n, 0), o.due_soon_at, o.due_at,
                compound_missing_heads(c.id),
                EXISTS (SELECT 1 FROM self_governance_org g WHERE g.compound_id = c.id
                         AND (g.founded_on IS NULL OR g.founded_on <= current_date))
@@ -259,7 +258,7 @@ CREATE FUNCTION state_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     TRUNCATE compound_state, grid_state, community_state, issue_tally, issue_month;
     INSERT INTO compound_state
-    SELECT c.community_id, c.id, c.grid_id, coalesce(o.n, 0), o.due_soon_at, o.due_at,
+    SELECT c.community_id, c.id, coalesce(o.n, 0), o.due_soon_at, o.due_at,
            0, EXISTS (SELECT 1 FROM self_governance_org g WHERE g.compound_id = c.id
                        AND (g.founded_on IS NULL OR g.founded_on <= current_date))
       FROM compound c
