@@ -39,7 +39,7 @@ def upgrade_command():
 
 
 users_cli = AppGroup("users", help="User accounts.")
-apikeys_cli = AppGroup("apikeys", help="API keys for Open311 clients.")
+apikeys_cli = AppGroup("apikeys", help="API keys for Open311 clients and GIS tools (OGC API).")
 
 
 def _read_password():
@@ -82,10 +82,35 @@ def users_disable(name):
 
 @apikeys_cli.command("add")
 @click.argument("name")
+@click.option("--area", help="读取范围，同 users add --area；不给则只读公开字段 "
+                             "(the area the key reads in full, as users add --area; none: public fields only)")
+@click.option("--whole", is_flag=True, help="读取全辖区 (read the whole installation in full)")
 @needs_database
-def apikeys_add(name):
+def apikeys_add(name, area, whole):
     """Create an API key and print it once (only its hash is stored)."""
     try:
-        click.echo(users.add_api_key(name))
+        click.echo(users.add_api_key(name, area, whole))
     except users.UserError as exc:
         _refuse(exc)
+
+
+@apikeys_cli.command("list")
+@needs_database
+def apikeys_list():
+    """The API keys: name, area, created, disabled (never the keys themselves)."""
+    for k in users.api_keys():
+        area = "全辖区 (whole)" if k["whole"] else (k["area"] or "公开 (public)")
+        state = "  已停用 (disabled)" if k["disabled"] else ""
+        click.echo(f"{k['name']}\t{area}\t{k['created_at']:%Y-%m-%d}{state}")
+
+
+@apikeys_cli.command("disable")
+@click.argument("name")
+@needs_database
+def apikeys_disable(name):
+    """Disable an API key at once."""
+    try:
+        users.disable_api_key(name)
+    except users.UserError as exc:
+        _refuse(exc)
+    click.echo(f"已停用 API key {name}")

@@ -5,12 +5,14 @@ page of GeoJSON features in PostGIS (no Python object per feature).
 A provider's SELECT has an ``id``, a ``geom`` (EPSG:4326) and the public properties, and a
 ``{where}`` slot for the bbox; it takes the scope parameters (layers.scope).
 """
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from geo.bbox import BBox
-from layers import areas, buildings, db, features, venues
+from layers import areas, buildings, db, features, venues, version
 from layers.scope import PUBLIC, in_scope
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -26,14 +28,26 @@ MAX_LIMIT = 10_000
 
 DISTRICTS = "SELECT d.id, d.name, d.is_sample, d.geom FROM district d WHERE {where}"
 
-# The map's compound layer carries the colors of a mode; GIS clients want the plain figures.
-COMPOUNDS = """
-    SELECT c.id, c.name, m.name AS community, g.name AS grid, c.households,
-           coalesce(s.open_issues, 0) AS open_issues, coalesce(s.has_org, false) AS has_org, c.geom
-      FROM compound c JOIN community m ON m.id = c.community_id
+# The map's compound layer carries the colors of a mode; GIS clients want the plain figures, and
+# the grid leader and compound heads (三长) to call: in full inside the viewer's area, masked
+# names and no phones outside it.
+COMPOUND_FULL = in_scope("c.community_id", "c.grid_id")
+COMPOUNDS = f"""
+    SELECT c.id, c.name, m.name AS community, g.name AS grid,
+           CASE WHEN {COMPOUND_FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
+           CASE WHEN {COMPOUND_FULL} THEN g.leader_phone END AS grid_leader_phone,
+           (SELECT json_agg(json_build_object(
+                       'role', r.name_zh,
+                       'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
+                       'phone', CASE WHEN {COMPOUND_FULL} THEN h.phone END) ORDER BY r.rank, h.id)
+              FROM head h JOIN head_role r ON r.code = h.role
+             WHERE h.compound_id = c.id AND r.level = 'compound' AND h.retired_on IS NULL) AS heads,
+           c.households, coalesce(s.open_issues, 0) AS open_issues,
+           coalesce(s.has_org, false) AS has_org, c.geom
+      FROM compound c LEFT JOIN community m ON m.id = c.community_id
       LEFT JOIN grid g ON g.id = c.grid_id
       LEFT JOIN compound_state s ON s.community_id = c.community_id AND s.compound_id = c.id
-     WHERE {where}"""
+     WHERE {{where}}"""
 
 # Open and closed issues (the map's layer has the open ones only). A title stays internal
 # outside the viewer's area until the issue is taken up as a topic (a rejected or merged
@@ -44,9 +58,9 @@ ISSUES = f"""
            CASE WHEN {in_scope("i.community_id", "i.grid_id")}
                   OR i.stage NOT IN ('reported', 'rejected', 'merged') THEN i.title END AS title,
            i.reported_at, i.stage_changed_at, i.closed_at, i.geom
-      FROM issue i JOIN stage st ON st.code = i.stage
-      JOIN category cat ON cat.code = i.category
-      JOIN community m ON m.id = i.community_id
+      FROM issue i LEFT JOIN stage st ON st.code = i.stage
+      LEFT JOIN category cat ON cat.code = i.category
+      LEFT JOIN community m ON m.id = i.community_id
      WHERE {{where}}"""
 
 
@@ -95,6 +109,8 @@ class Query:
     filters: dict = field(default_factory=dict)   # queryable -> [values]
     limit: int = 100
     offset: int = 0
+    after: int | None = None         # keyset paging: the page of ids just above this one
+    before: int | None = None        # ... or just below this one (a prev link)
     crs: str = CRS84
 
 
@@ -157,9 +173,15 @@ def _properties(collection, sql, params):
 FEATURE = """'{{"id":' || p.id || ',' || substr(ST_AsGeoJSON(p.*, 'geom', {decimals}), 2)"""
 ROWS = "SELECT {properties}, {geometry} AS geom FROM ({filtered}) f"
 
-PAGE = """SELECT (SELECT count(*) FROM ({filtered}) c) AS matched,
-                 (SELECT '[' || coalesce(string_agg({feature}, ',' ORDER BY p.id), '') || ']'
-                    FROM ({rows} ORDER BY f.id LIMIT :q_limit OFFSET :q_offset) p) AS features"""
+# One page, in id order. Next and prev links carry the last and first id of the page (keyset
+# paging), so the 1,000th page of 10^6 issues costs what the first does; ``offset`` skips rows
+# after the keyset, for clients that page by offset themselves.
+PAGE = """SELECT count(*) AS returned, min(p.id) AS first, max(p.id) AS last,
+                 '[' || coalesce(string_agg({feature}, ',' ORDER BY p.id), '') || ']' AS features
+            FROM ({rows} WHERE {keyset} ORDER BY {order} {direction} LIMIT :q_limit OFFSET :q_offset) p"""
+AROUND = """SELECT EXISTS (SELECT 1 FROM ({filtered}) f WHERE f.id < :q_first) AS has_prev,
+                   EXISTS (SELECT 1 FROM ({filtered}) f WHERE f.id > :q_last) AS has_next"""
+COUNT = "SELECT count(*) FROM ({filtered}) f"
 
 
 def _rows(collection, filtered, params, crs):
@@ -167,14 +189,64 @@ def _rows(collection, filtered, params, crs):
                        filtered=filtered)
 
 
+# How a page is found: walking the id index and filtering (cheap when many rows match, as in a
+# whole-city view), or filtering first (the bbox's index) and sorting what matched (cheap when
+# few do). PostgreSQL picks the walk whenever the order is by id, also for a small bbox whose
+# rows all lie at the far end of the ids, as after a subdistrict's history was imported in
+# one go; ``id + 0`` is an order no index gives, so it filters first. The count, needed for
+# numberMatched anyway, decides.
+FILTER_FIRST_BELOW = 50_000
+
+
+# numberMatched of a query, per database and data version: a client paging through 10^6
+# issues has them counted once, not once a page. Every change advances the data version.
+_counts = OrderedDict()
+COUNTS_KEPT = 256
+
+
+def matched(filtered, params):
+    key = (str(db.engine().url), version.current(), filtered, json.dumps(params, sort_keys=True, default=str))
+    if key in _counts:
+        _counts.move_to_end(key)
+        return _counts[key]
+    _counts[key] = db.scalar(COUNT.format(filtered=filtered), params)
+    while len(_counts) > COUNTS_KEPT:
+        _counts.popitem(last=False)
+    return _counts[key]
+
+
+@dataclass(frozen=True)
+class Page:
+    matched: int
+    returned: int
+    features: str                   # a JSON array text
+    first: int | None               # the ids at the ends of the page, for next/prev links
+    last: int | None
+    has_prev: bool
+    has_next: bool
+
+
 def items(collection, query, scope=PUBLIC):
-    """(numberMatched, numberReturned, the features as a JSON array text) of one page."""
+    """One page of ``query``: its features built in PostGIS, the count and where the neighbours are."""
     filtered, params = _filtered(collection, query, scope)
-    sql = PAGE.format(filtered=filtered, feature=FEATURE.format(decimals=CRS[query.crs][2]),
+    keyset = "TRUE"
+    if query.after is not None:
+        keyset, params["q_after"] = "f.id > :q_after", query.after
+    elif query.before is not None:
+        keyset, params["q_before"] = "f.id < :q_before", query.before
+    count = matched(filtered, params)
+    sql = PAGE.format(feature=FEATURE.format(decimals=CRS[query.crs][2]), keyset=keyset,
+                      order="f.id + 0" if count < FILTER_FIRST_BELOW else "f.id",
+                      direction="DESC" if query.before is not None else "",
                       rows=_rows(collection, filtered, params, query.crs))
-    row = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset))[0]
-    returned = max(0, min(query.limit, row["matched"] - query.offset))
-    return row["matched"], returned, row["features"]
+    page = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset))[0]
+    if page["returned"]:
+        around = db.rows(AROUND.format(filtered=filtered), dict(params, q_first=page["first"], q_last=page["last"]))[0]
+        has_prev, has_next = around["has_prev"], around["has_next"]
+    else:  # past either end: the way back is the other end
+        has_prev, has_next = query.after is not None or query.offset > 0, query.before is not None
+    return Page(count, page["returned"], page["features"], page["first"], page["last"],
+                has_prev, has_next)
 
 
 ITEM = "SELECT {feature} FROM ({rows} WHERE f.id = :q_id) p"
@@ -185,6 +257,13 @@ def item(collection, fid, crs=CRS84, scope=PUBLIC):
     sql, params = collection.select(None, scope)
     return db.scalar(ITEM.format(feature=FEATURE.format(decimals=CRS[crs][2]),
                                  rows=_rows(collection, sql, params, crs)), dict(params, q_id=fid))
+
+
+def codes():
+    """The values the coded queryables take: stage and category codes."""
+    with db.transaction() as conn:
+        return {"stage": [r["code"] for r in db.rows("SELECT code FROM stage ORDER BY ordinal", conn=conn)],
+                "category": [r["code"] for r in db.rows("SELECT code FROM category ORDER BY ordinal", conn=conn)]}
 
 
 def temporal_extent(collection):

@@ -153,19 +153,11 @@ def close_session(token):
     db.execute("DELETE FROM user_session WHERE token_hash = :t", {"t": _sha256(token)})
 
 
-# The account with its area. ``community_ids`` holds the communities named directly and every
-# community of its subdistricts and districts, so the scope stays one predicate in SQL
-# (layers/scope.py); subdistrict_ids and district_ids are the areas as named.
-SESSION_ACCOUNT = """
-    WITH s AS (
-        UPDATE user_session SET last_seen_at = now()
-         WHERE token_hash = :t
-           AND last_seen_at > now() - make_interval(secs => :idle)
-           AND created_at > now() - make_interval(secs => :absolute)
-        RETURNING user_id),
-    u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
-    a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
-    SELECT u.id, u.name, u.role,
+# The areas of the rows ``a`` (of user_area or api_key_area). ``community_ids`` holds the
+# communities named directly and every community of its subdistricts and districts, so the
+# scope stays one predicate in SQL (layers/scope.py); subdistrict_ids and district_ids are the
+# areas as named.
+AREA_ARRAYS = """
            ARRAY(SELECT grid_id FROM a WHERE grid_id IS NOT NULL ORDER BY 1) AS grid_ids,
            ARRAY(SELECT community_id FROM a WHERE community_id IS NOT NULL
                  UNION SELECT m.id FROM a JOIN community m ON m.subdistrict_id = a.subdistrict_id
@@ -174,8 +166,24 @@ SESSION_ACCOUNT = """
                  ORDER BY 1) AS community_ids,
            ARRAY(SELECT subdistrict_id FROM a WHERE subdistrict_id IS NOT NULL ORDER BY 1)
                AS subdistrict_ids,
-           ARRAY(SELECT district_id FROM a WHERE district_id IS NOT NULL ORDER BY 1) AS district_ids
+           ARRAY(SELECT district_id FROM a WHERE district_id IS NOT NULL ORDER BY 1) AS district_ids"""
+
+SESSION_ACCOUNT = f"""
+    WITH s AS (
+        UPDATE user_session SET last_seen_at = now()
+         WHERE token_hash = :t
+           AND last_seen_at > now() - make_interval(secs => :idle)
+           AND created_at > now() - make_interval(secs => :absolute)
+        RETURNING user_id),
+    u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
+    a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
+    SELECT u.id, u.name, u.role, {AREA_ARRAYS}
       FROM u"""
+
+
+def _account(r, account_id, role):
+    return Account(account_id, r["name"], role, tuple(r["grid_ids"]), tuple(r["community_ids"]),
+                   tuple(r["subdistrict_ids"]), tuple(r["district_ids"]))
 
 
 def account_for_session(token, idle, absolute):
@@ -185,26 +193,82 @@ def account_for_session(token, idle, absolute):
                                      "absolute": absolute.total_seconds()})
     if not rows:
         return None
-    r = rows[0]
-    return Account(r["id"], r["name"], r["role"], tuple(r["grid_ids"]), tuple(r["community_ids"]),
-                   tuple(r["subdistrict_ids"]), tuple(r["district_ids"]))
+    return _account(rows[0], rows[0]["id"], rows[0]["role"])
 
 
-def add_api_key(name, eng=None):
-    """Create an API key; returns the key, which is not stored and cannot be shown again."""
+def add_api_key(name, area=None, whole=False, eng=None):
+    """Create an API key; returns the key, which is not stored and cannot be shown again.
+
+    A key reads like an official: of ``area`` (as ``users add --area`` takes it), of the whole
+    installation when ``whole``, else only what the public reads.
+    """
+    if not name or not name.strip():
+        raise UserError("API key 名称不能为空 (the key needs a name)")
+    if whole and area:
+        raise UserError("--area 与 --whole 只能选一个 (give --area or --whole, not both)")
     key = secrets.token_urlsafe(32)
     with db.transaction(eng) as conn:
         if db.rows("SELECT 1 FROM api_key WHERE name = :n", {"n": name}, conn=conn):
             raise UserError(f"API key 已存在：{name}")
-        db.execute("INSERT INTO api_key (name, key_hash) VALUES (:n, :h)",
-                  {"n": name, "h": _sha256(key)}, conn=conn)
+        places = resolve_area(conn, area)
+        key_id = db.scalar("INSERT INTO api_key (name, key_hash, whole) VALUES (:n, :h, :w) RETURNING id",
+                           {"n": name, "h": _sha256(key), "w": whole}, conn=conn)
+        for level, ids in places.items():
+            for place in dict.fromkeys(ids):
+                db.execute(f"INSERT INTO api_key_area (api_key_id, {level}_id) VALUES (:k, :p)",
+                           {"k": key_id, "p": place}, conn=conn)
     return key
+
+
+API_KEY_ACCOUNT = f"""
+    WITH k AS (SELECT id, name, whole FROM api_key WHERE key_hash = :h AND NOT disabled),
+    a AS (SELECT a.* FROM api_key_area a JOIN k ON k.id = a.api_key_id)
+    SELECT k.name, k.whole, {AREA_ARRAYS}
+      FROM k"""
+
+
+def account_for_api_key(key):
+    """What an enabled API key reads as: an Account with no id (it is nobody's session), of
+    role ``official`` when it has an area or the whole installation, else ``public``; None for
+    an unknown or disabled key."""
+    rows = db.rows(API_KEY_ACCOUNT, {"h": _sha256(key)})
+    if not rows:
+        return None
+    r = rows[0]
+    named = r["grid_ids"] or r["community_ids"] or r["subdistrict_ids"] or r["district_ids"]
+    return _account(r, None, "official" if r["whole"] or named else "public")
 
 
 def api_key_name(key):
     """The name of an enabled API key, or None."""
     rows = db.rows("SELECT name FROM api_key WHERE key_hash = :h AND NOT disabled", {"h": _sha256(key)})
     return rows[0]["name"] if rows else None
+
+
+API_KEYS = """
+    SELECT k.name, k.created_at, k.disabled, k.whole,
+           (SELECT string_agg(coalesce(d.name, sd.name, m.name, m2.name || '/' || g.name), ', ')
+              FROM api_key_area a
+              LEFT JOIN district d ON d.id = a.district_id
+              LEFT JOIN subdistrict sd ON sd.id = a.subdistrict_id
+              LEFT JOIN community m ON m.id = a.community_id
+              LEFT JOIN grid g ON g.id = a.grid_id
+              LEFT JOIN community m2 ON m2.id = g.community_id
+             WHERE a.api_key_id = k.id) AS area
+      FROM api_key k ORDER BY k.name"""
+
+
+def api_keys(eng=None):
+    """Every API key (never the key itself): name, created_at, disabled, whole, area."""
+    with db.transaction(eng) as conn:
+        return [dict(r) for r in db.rows(API_KEYS, conn=conn)]
+
+
+def disable_api_key(name, eng=None):
+    with db.transaction(eng) as conn:
+        if db.scalar("UPDATE api_key SET disabled = true WHERE name = :n RETURNING id", {"n": name},
+                     conn=conn) is None:
+            raise UserError(f"没有这个 API key：{name}")
 
 
 SESSION_IDLE = dt.timedelta(hours=2)

@@ -36,8 +36,10 @@ def test_conformance_declares_what_is_implemented(client):
     classes = client.get("/ogc/conformance").get_json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
-    # no filtering language (Part 3) and no tiles API are served
-    assert not [c for c in classes if "features-3" in c or "tiles" in c]
+    # of Part 3 the queryables and their query parameters; no filter language (CQL2), no tiles API
+    assert {c.rsplit("/", 1)[1] for c in classes if "features-3" in c} == {"queryables",
+                                                                          "queryables-query-parameters"}
+    assert not [c for c in classes if "filter" in c or "cql" in c or "tiles" in c]
 
 
 def test_collections_describe_extent_crs_and_tiles(client):
@@ -81,6 +83,110 @@ def test_paging_with_offset_and_next_prev_links(client, engine):
         pages += 1
     assert pages == -(-total // 100) and sorted(seen) == seen and len(set(seen)) == total
     assert items(client, "issues", f"offset={total}")["numberReturned"] == 0
+    # ... and back by the prev links, page by page
+    back, url = [], f"/ogc/collections/issues/items?limit=100&after={seen[-1] - 1}"
+    while url:
+        doc = client.get(url).get_json()
+        back = [f["id"] for f in doc["features"]] + back
+        prev = [link["href"] for link in doc["links"] if link["rel"] == "prev"]
+        url = prev[0].replace("http://localhost", "") if prev else None
+    assert back == seen
+
+
+def test_keyset_pages_match_offset_pages(client):
+    by_offset = items(client, "issues", "limit=30&offset=60&stage=closed")
+    first = items(client, "issues", "limit=60&stage=closed")["features"]
+    by_key = items(client, "issues", f"limit=30&stage=closed&after={first[-1]['id']}")
+    assert [f["id"] for f in by_key["features"]] == [f["id"] for f in by_offset["features"]]
+    assert by_key["numberMatched"] == by_offset["numberMatched"] > 90 and by_key["numberReturned"] == 30
+    before = items(client, "issues", f"limit=30&stage=closed&before={by_key['features'][0]['id']}")
+    assert [f["id"] for f in before["features"]] == [f["id"] for f in first[30:]]
+    bad = client.get("/ogc/collections/issues/items?after=1&before=9")
+    assert bad.status_code == 400 and "after" in bad.get_json()["description"]
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_both_ways_of_finding_a_page_give_the_same_page(client, monkeypatch, threshold):
+    from layers import ogc
+    expected = items(client, "issues", "limit=40&bbox=113.28,34.80,113.30,34.82&after=10")
+    monkeypatch.setattr(ogc, "FILTER_FIRST_BELOW", threshold)
+    again = items(client, "issues", "limit=40&bbox=113.28,34.80,113.30,34.82&after=10")
+    assert [f["id"] for f in again["features"]] == [f["id"] for f in expected["features"]]
+    assert 0 < again["numberReturned"] <= 40
+
+
+def test_number_matched_follows_a_change(client, engine):
+    category, other = [r[0] for r in q(engine, "SELECT code FROM category ORDER BY ordinal LIMIT 2")]
+    before = items(client, "issues", f"category={category}&limit=1")["numberMatched"]
+    assert before == q(engine, "SELECT count(*) FROM issue WHERE category = :c", c=category)[0][0]
+    moved = q(engine, "SELECT id FROM issue WHERE category = :o ORDER BY id LIMIT 1", o=other)[0][0]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE issue SET category = '{category}' WHERE id = {moved}")
+    assert items(client, "issues", f"category={category}&limit=1")["numberMatched"] == before + 1
+
+
+def test_queryables_are_a_json_schema_of_the_filters(client, engine):
+    collection = client.get("/ogc/collections/issues").get_json()
+    link = [l for l in collection["links"] if l["rel"].endswith("/queryables")]
+    assert link and link[0]["type"] == "application/schema+json"
+    response = client.get("/ogc/collections/issues/queryables")
+    assert response.status_code == 200 and response.mimetype == "application/schema+json"
+    doc = response.get_json()
+    assert doc["type"] == "object" and set(doc["properties"]) == {"stage", "category", "community"}
+    assert doc["properties"]["stage"]["enum"] == [r[0] for r in q(engine, "SELECT code FROM stage ORDER BY ordinal")]
+    assert set(doc["properties"]["category"]["enum"]) == {r[0] for r in q(engine, "SELECT code FROM category")}
+    # every queryable filters items
+    for name, prop in doc["properties"].items():
+        value = prop.get("enum", [None])[0] or q(engine, "SELECT name FROM community ORDER BY id LIMIT 1")[0][0]
+        assert client.get(f"/ogc/collections/issues/items?{name}={value}&limit=1").status_code == 200
+    assert client.get("/ogc/collections/nowhere/queryables").status_code == 404
+
+
+def _compound_heads(client, headers=None):
+    doc = client.get("/ogc/collections/compounds/items?limit=1000", headers=headers or {}).get_json()
+    return {f["id"]: f["properties"] for f in doc["features"]}
+
+
+def test_an_api_key_reads_its_area_in_full_and_masks_the_rest(app, client, engine):
+    community_id, name = q(engine, "SELECT m.id, m.name FROM community m JOIN compound c ON c.community_id = m.id "
+                                   "JOIN head h ON h.compound_id = c.id ORDER BY m.id LIMIT 1")[0]
+    phones = {r[0]: r[1] for r in q(engine, "SELECT c.id, h.phone FROM head h JOIN compound c ON c.id = h.compound_id "
+                                            "JOIN head_role r ON r.code = h.role "
+                                            "WHERE r.level = 'compound' AND h.retired_on IS NULL AND h.phone IS NOT NULL")}
+    inside = {r[0] for r in q(engine, "SELECT id FROM compound WHERE community_id = :c", c=community_id)}
+    assert inside & set(phones) and set(phones) - inside
+    with app.app_context():
+        area_key = users.add_api_key("ogc_area", area=name)
+        whole_key = users.add_api_key("ogc_whole", whole=True)
+        public_key = users.add_api_key("ogc_public")
+
+    def shown(props):
+        return {h["phone"] for h in props["heads"] or [] if h["phone"]}
+
+    scoped = _compound_heads(client, {"X-API-Key": area_key})
+    for compound, props in scoped.items():
+        if compound in phones:
+            assert (phones[compound] in shown(props)) == (compound in inside), compound
+    whole = _compound_heads(client, {"Authorization": f"Bearer {whole_key}"})
+    assert all(phones[c] in shown(whole[c]) for c in phones)
+    assert _compound_heads(client, {"X-API-Key": public_key}) == _compound_heads(client)
+    assert not any(shown(p) for p in _compound_heads(client).values())
+    with app.app_context():
+        users.disable_api_key("ogc_area")
+    assert client.get("/ogc/collections/compounds/items", headers={"X-API-Key": area_key}).status_code == 401
+
+
+def test_apikeys_cli_add_with_an_area_list_and_disable(app, engine):
+    runner = app.test_cli_runner()
+    name = q(engine, "SELECT name FROM community ORDER BY id LIMIT 1")[0][0]
+    added = runner.invoke(args=["apikeys", "add", "qgis_desk", "--area", name])
+    assert added.exit_code == 0 and len(added.output.strip()) >= 40
+    assert runner.invoke(args=["apikeys", "add", "nowhere", "--area", "没有的社区"]).exit_code == 1
+    listed = runner.invoke(args=["apikeys", "list"]).output
+    assert "qgis_desk" in listed and name in listed and added.output.strip() not in listed
+    assert runner.invoke(args=["apikeys", "disable", "qgis_desk"]).exit_code == 0
+    assert "已停用" in runner.invoke(args=["apikeys", "list"]).output.split("qgis_desk")[1].splitlines()[0]
+    assert q(engine, "SELECT count(*) FROM api_key WHERE name = 'nowhere'")[0][0] == 0
 
 
 def test_limit_is_capped_at_ten_thousand(client):

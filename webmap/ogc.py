@@ -32,12 +32,16 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ]
 GEOJSON, JSON, HTML = "application/geo+json", "application/json", "text/html"
+SCHEMA = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 COMMON = {"f", "lang"}
-ITEMS_PARAMS = COMMON | {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
+ITEMS_PARAMS = COMMON | {"limit", "offset", "after", "before", "bbox", "bbox-crs", "crs", "datetime"}
 
 
 @bp.errorhandler(HTTPException)
@@ -90,13 +94,16 @@ def _respond(doc, template_title, mimetype=JSON, headers=None):
 
 def _scope():
     """The viewer's scope parameters. An API key (``X-API-Key`` or ``Authorization: Bearer``)
-    must be a valid one; keys belong to no user and have no area, so they read what the public
-    reads, and a signed-in session its own area."""
+    must be a valid one, and reads as its area (``apikeys add --area``): in full inside it,
+    masked outside, public fields only without one. Without a key, the session's viewer."""
     bearer = request.headers.get("Authorization", "")
     key = request.headers.get("X-API-Key") or (bearer[7:].strip() if bearer.lower().startswith("bearer ") else None)
-    if key is not None and users.api_key_name(key) is None:
+    if key is None:
+        return viewer.current().scope_params()
+    account = users.account_for_api_key(key)
+    if account is None:
         raise Unauthorized(_("API key 无效或已停用"))
-    return viewer.current().scope_params()
+    return viewer.of_account(account).scope_params()
 
 
 def _collection(collection_id):
@@ -146,6 +153,9 @@ def _describe(collection):
                       "title": _("要素 GeoJSON")},
                      {"href": _url("ogc.items", collection_id=c, f="html"), "rel": "items", "type": HTML,
                       "title": _("要素 HTML")}]}
+    if collection.queryables:
+        doc["links"].append({"href": _url("ogc.queryables", collection_id=c), "rel": QUERYABLES_REL,
+                             "type": SCHEMA, "title": _("可筛选的属性")})
     if collection.tiles:
         doc["links"].append({"href": _url("tiles.tilejson", layer=collection.tiles), "rel": "tiles",
                              "type": JSON, "title": _("矢量瓦片 (TileJSON)")})
@@ -170,6 +180,31 @@ def collection(collection_id):
     _known(COMMON)
     doc = _describe(c)
     return _respond(doc, doc["title"])
+
+
+QUERYABLE_TITLES = {"stage": lazy_gettext("阶段"), "category": lazy_gettext("类别"),
+                    "community": lazy_gettext("社区"), "grid": lazy_gettext("网格"),
+                    "compound": lazy_gettext("楼院")}
+
+
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id):
+    """The properties ``items`` filters on, as a JSON Schema (Part 3): each takes one value or
+    several, comma-separated, and matches the property exactly."""
+    c = _collection(collection_id)
+    _known(COMMON)
+    codes = ogc.codes()
+    properties = {}
+    for name, kind in c.queryables.items():
+        prop = {"title": str(QUERYABLE_TITLES[name]), "type": kind}
+        if name in codes:
+            prop["enum"] = codes[name]
+        properties[name] = prop
+    doc = {"$schema": "https://json-schema.org/draft/2019-09/schema",
+           "$id": _url("ogc.queryables", collection_id=c.id), "type": "object",
+           "title": str(TITLES[c.id]), "properties": properties, "additionalProperties": False,
+           "links": _self_links("ogc.queryables", SCHEMA, collection_id=c.id)}
+    return _respond(doc, str(TITLES[c.id]), mimetype=SCHEMA)
 
 
 def _int(name, default, least, most=None):
@@ -260,13 +295,18 @@ def _query(c):
         since = until = None
     filters = {name: [v.strip() for v in request.args[name].split(",")]
                for name in c.queryables if name in request.args}
+    after, before = _int("after", None, 0), _int("before", None, 0)
+    if after is not None and before is not None:
+        raise BadRequest(_("参数 after 与 before 只能给一个"))
     return ogc.Query(bbox=_bbox(), since=since, until=until, filters=filters,
-                     limit=_int("limit", 100, 1, ogc.MAX_LIMIT), offset=_int("offset", 0, 0), crs=_crs("crs"))
+                     limit=_int("limit", 100, 1, ogc.MAX_LIMIT), offset=_int("offset", 0, 0),
+                     after=after, before=before, crs=_crs("crs"))
 
 
-def _page_link(c, offset, rel, title):
-    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
-    return {"href": _url("ogc.items", collection_id=c.id, **args, offset=offset), "rel": rel, "type": GEOJSON,
+def _page_link(c, rel, title, **keyset):
+    """A link to the next or previous page: the same query from an id on (keyset paging)."""
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "after", "before", "f")}
+    return {"href": _url("ogc.items", collection_id=c.id, **args, **keyset), "rel": rel, "type": GEOJSON,
             "title": title}
 
 
@@ -274,23 +314,23 @@ def _page_link(c, offset, rel, title):
 def items(collection_id):
     c = _collection(collection_id)
     q = _query(c)
-    matched, returned, features = ogc.items(c, q, _scope())
+    page = ogc.items(c, q, _scope())
     links = _self_links("ogc.items", GEOJSON, collection_id=c.id) + [
         {"href": _url("ogc.collection", collection_id=c.id), "rel": "collection", "type": JSON,
          "title": str(TITLES[c.id])}]
-    if q.offset + returned < matched:
-        links.append(_page_link(c, q.offset + q.limit, "next", _("下一页")))
-    if q.offset > 0:
-        links.append(_page_link(c, max(0, q.offset - q.limit), "prev", _("上一页")))
+    if page.has_next:
+        links.append(_page_link(c, "next", _("下一页"), **({"after": page.last} if page.returned else {})))
+    if page.has_prev:
+        links.append(_page_link(c, "prev", _("上一页"), **({"before": page.first} if page.returned else {})))
     stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     headers = {"Content-Crs": f"<{q.crs}>"}
     if _html_wanted():
-        doc = {"links": links, "numberMatched": matched, "numberReturned": returned,
-               "features": json.loads(features)}
+        doc = {"links": links, "numberMatched": page.matched, "numberReturned": page.returned,
+               "features": json.loads(page.features)}
         return _respond(doc, str(TITLES[c.id]), headers=headers)
-    head = json.dumps({"type": "FeatureCollection", "timeStamp": stamp, "numberMatched": matched,
-                       "numberReturned": returned, "links": links}, ensure_ascii=False)
-    return Response(head[:-1] + f',"features":{features}}}', mimetype=GEOJSON, headers=headers)
+    head = json.dumps({"type": "FeatureCollection", "timeStamp": stamp, "numberMatched": page.matched,
+                       "numberReturned": page.returned, "links": links}, ensure_ascii=False)
+    return Response(head[:-1] + f',"features":{page.features}}}', mimetype=GEOJSON, headers=headers)
 
 
 @bp.get("/collections/<collection_id>/items/<fid>")

@@ -22,6 +22,10 @@ def document(server, collections, crs):
              _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
                     "Features per page (more is capped at 10,000)."),
              _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip."),
+             _param("after", "query", {"type": "integer", "minimum": 0},
+                    "Keyset paging (next links): the features with ids above this one."),
+             _param("before", "query", {"type": "integer", "minimum": 0},
+                    "Keyset paging (prev links): the features with ids just below this one."),
              _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
                     "minx,miny,maxx,maxy in bbox-crs.", style="form", explode=False),
              _param("bbox-crs", "query", {"type": "string", "format": "uri", "enum": crs, "default": crs[0]},
@@ -40,6 +44,7 @@ def document(server, collections, crs):
 
     return {
         "openapi": "3.0.3",
+        "security": [{}, {"apiKey": []}, {"bearer": []}],
         "info": {"title": "OGC API – Features", "version": "1.0"},
         "servers": [{"url": server}],
         "paths": {
@@ -49,11 +54,20 @@ def document(server, collections, crs):
             "/ogc/collections": get("Collections", [f, lang], "application/json", "text/html"),
             "/ogc/collections/{collectionId}": get("A collection", [collection, f, lang],
                                                    "application/json", "text/html"),
+            "/ogc/collections/{collectionId}/queryables": get(
+                "The properties a query may filter on (JSON Schema)", [collection, f, lang],
+                "application/schema+json", "text/html"),
             "/ogc/collections/{collectionId}/items": get("Features", items, "application/geo+json", "text/html"),
             "/ogc/collections/{collectionId}/items/{featureId}": get(
                 "A feature", [collection, fid, f, lang, crs_param], "application/geo+json", "text/html"),
         },
-        "components": {"responses": {"Error": {"description": "Bad request: {code, description, status}",
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                           "description": "From `flask --app app apikeys add NAME --area AREA`: personal "
+                                          "data in full inside AREA; without a key, public fields only."},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The same key as a bearer token."}},
+            "responses": {"Error": {"description": "Bad request: {code, description, status}",
                                                "content": {"application/json": {"schema": {
                                                    "type": "object", "required": ["code", "description"],
                                                    "properties": {"code": {"type": "string"},

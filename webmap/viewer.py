@@ -52,8 +52,12 @@ class Viewer:
 PUBLIC = Viewer()
 
 
+def of_account(a):
+    """The viewer of an account (layers.users.Account): a signed-in user's, or an API key's."""
+    return Viewer(a.role, a.id, a.name, a.grid_ids, a.community_ids, a.subdistrict_ids, a.district_ids)
+
+
 def current():
     if not current_user.is_authenticated:
         return PUBLIC
-    a = current_user.account
-    return Viewer(a.role, a.id, a.name, a.grid_ids, a.community_ids, a.subdistrict_ids, a.district_ids)
+    return of_account(current_user.account)
