@@ -10,6 +10,7 @@ APT_TEST := chromium
 .PHONY: run test bench system system-test translations clean
 MO := webmap/translations/en/LC_MESSAGES/messages.mo
 SETUP := system $(VENV)/.installed node_modules/.installed $(MO)
+PEER := var/bench-peer/.installed
 
 run: $(SETUP)
 	$(PY) -m webmap.serve
@@ -18,8 +19,15 @@ test: $(SETUP) system-test
 	$(VENV)/bin/pytest
 
 # CITY=1: the synthetic city at full scale (50,000 compounds, 10^6 issues).
-bench: $(SETUP)
+bench: $(SETUP) $(PEER)
 	$(PY) -m bench $(if $(CITY),--city)
+
+# The peer server `make bench` measures /ogc beside (tipg), in a venv of its own: its pins
+# (FastAPI, pydantic, asyncpg) are not the app's.
+$(PEER):
+	python3 -m venv var/bench-peer
+	var/bench-peer/bin/pip install -q tipg==1.6.1 uvicorn==0.54.0
+	touch $@
 
 # Debian packages: installed only when something is missing (apt-get update runs once then).
 system:

@@ -17,7 +17,7 @@ import unicodedata
 from pathlib import Path
 
 from app import create_app
-from bench import cases
+from bench import cases, ogc
 from bench.raw import Floor, Recorder
 from bench.server import Server
 from data import sample, synth
@@ -84,7 +84,7 @@ def main(argv=None):
         bench = cases.Bench(server.port, Recorder(app), floor, args.rounds,
                             {None: (None, "public"), **accounts})
         rows = (cases.measure(bench, place, accounts) + [load] + cases.measure_tiles(bench, place)
-                + cases.statistic_rows(floor))
+                + ogc.measure(bench, place, cluster, root) + cases.statistic_rows(floor))
         print(f"\n{args.rounds} rounds a row over HTTP/1.1 keep-alive to gunicorn on 127.0.0.1:{server.port}; "
               f"street bbox {place['bbox']}\n(a zoom-16 view around the compound with most open issues, "
               f"id {place['compound']}). raw: the read queries the route runs, recorded in-process and\n"

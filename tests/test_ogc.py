@@ -140,6 +140,8 @@ def test_queryables_are_a_json_schema_of_the_filters(client, engine):
         value = prop.get("enum", [None])[0] or q(engine, "SELECT name FROM community ORDER BY id LIMIT 1")[0][0]
         assert client.get(f"/ogc/collections/issues/items?{name}={value}&limit=1").status_code == 200
     assert client.get("/ogc/collections/nowhere/queryables").status_code == 404
+    page = client.get("/ogc/collections/issues/queryables?f=html").get_data(as_text=True)
+    assert "<code>stage</code>" in page and "reported" in page
 
 
 def _compound_heads(client, headers=None):
@@ -303,6 +305,7 @@ def test_html_for_a_browser(client):
     assert page.mimetype == "text/html"
     text = page.get_data(as_text=True)
     assert text.count("<tr>") == 6 and "楼院" in text
+    assert "{'role'" not in text and "楼院长" in text   # the 三长 as text, not a Python repr
     assert client.get("/ogc/collections?f=html").mimetype == "text/html"
     assert client.get("/ogc/collections", headers={"Accept": "*/*"}).mimetype == "application/json"
 
@@ -374,3 +377,16 @@ def test_api_keys_must_be_valid(app, client):
 def test_answers_vary_by_format_and_session(client):
     vary = client.get("/ogc/collections/venues/items?limit=1").headers["Vary"]
     assert "Accept" in vary and "Cookie" in vary
+
+
+def test_large_pages_are_gzipped_for_clients_that_accept_it(client):
+    import gzip
+    plain = client.get("/ogc/collections/issues/items?limit=1000")
+    packed = client.get("/ogc/collections/issues/items?limit=1000", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+    assert len(packed.data) * 4 < len(plain.data)
+    strip = lambda doc: {k: v for k, v in doc.items() if k != "timeStamp"}
+    assert strip(json.loads(gzip.decompress(packed.data))) == strip(plain.get_json())
+    assert "Accept-Encoding" in packed.headers["Vary"] and "X-API-Key" in packed.headers["Vary"]
+    small = client.get("/ogc/collections/venues/items?limit=1", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers
