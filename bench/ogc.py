@@ -8,6 +8,7 @@ default is every column of the table) and the same page size; it is started from
 (var/bench-peer, pinned by the Makefile), and the row says n/a when that venv is missing.
 """
 import gzip
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -84,7 +85,7 @@ def measure(b, place, cluster, root):
     b.raw_each(ours, paths)
     last = replies[-1]
     body = gzip.decompress(last.body) if last.headers.get("content-encoding") == "gzip" else last.body
-    if last.status == 200 and b'"numberReturned":1000' not in body:
+    if last.status == 200 and json.loads(body)["numberReturned"] != PAGE:
         ours.note = "pages not full"
     peer = Row(f"  tipg 1.6.1, the same pages ({len(PEER_PROPERTIES.split(','))} properties)", "")
     if not PEER_PYTHON.exists():
