@@ -48,14 +48,14 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, notice, ogc, open311, openapi, printmap,
-                        search, tiles)
+                        roster, search, tiles)
 
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp):
         app.register_blueprint(blueprint)
     for group in (db_cli, sample_cli, import_cli, synth_cli, users_cli, apikeys_cli):
         app.cli.add_command(group)

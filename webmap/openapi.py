@@ -378,6 +378,12 @@ PATHS = {
         "parameters": [_path("head_id")], "requestBody": _body("Version"),
         "responses": {"200": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
                       "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
+    "/api/contacts/{head_id}/unretire": {"post": {
+        "summary": "Undo today's retirement of a 三长 contact (recorded as its own event)",
+        "tags": ["roster"], "security": SESSION_CSRF,
+        "parameters": [_path("head_id")], "requestBody": _body("Version"),
+        "responses": {"200": _json("Contact"), "400": "BadRequest", "401": "Unauthorized",
+                      "403": "Forbidden", "404": "NotFound", "409": "Conflict"}}},
     "/api/contacts/{head_id}/replace": {"post": {
         "summary": "Retire a 三长 contact and appoint a successor", "tags": ["roster"],
         "security": SESSION_CSRF, "parameters": [_path("head_id")], "requestBody": _body("ContactNew"),
