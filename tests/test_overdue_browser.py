@@ -1,0 +1,32 @@
+"""In Chromium: the issue list's map link opens the map at the issue with its card, and the
+community PDF shows that it is being made until the download starts."""
+from tests.helpers import q
+
+READY = "document.documentElement.dataset.gridmap === 'ready'"
+
+
+def test_map_link_opens_the_issue(page, engine):
+    issue_id, title = q(engine, "SELECT id, title FROM issue WHERE stage = 'topic' "
+                                "ORDER BY reported_at DESC, id DESC LIMIT 1")[0]
+    page.goto(page.base + "/issues?stage=topic")
+    page.locator(f"tr[data-id='{issue_id}'] a.on-map").click()
+    page.wait_for_function(READY, timeout=20_000)
+    card = page.wait_for_selector(f".leaflet-popup .card[data-issue='{issue_id}']", timeout=10_000)
+    assert title in card.inner_text()
+    assert page.evaluate("window[document.querySelector('.folium-map').id].getZoom()") >= 18
+    assert page.problems == []
+
+
+def test_the_community_pdf_shows_progress(page, engine):
+    community = q(engine, "SELECT id FROM community WHERE name = '汇丰社区'")[0][0]
+    page.goto(page.base + f"/issues?area=community:{community}")
+    link = page.locator("a[data-busy]", has_text="PDF")
+    label = link.inner_text()
+    with page.expect_download(timeout=30_000) as download:
+        link.click()
+        page.wait_for_selector("a[data-busy][aria-busy='true']", timeout=5_000)
+        assert "正在生成" in link.inner_text()
+    assert download.value.suggested_filename.endswith(".pdf")
+    page.wait_for_selector("a[data-busy][data-downloaded='true']")
+    assert link.inner_text() == label and link.get_attribute("aria-busy") is None
+    assert page.problems == []
