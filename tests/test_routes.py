@@ -1,5 +1,6 @@
 """Routes that had no test of their own: the 公示 index, the form lists (/api/choices), and
 `sample load` run a second time."""
+from layers import hierarchy
 from tests.helpers import PHONE, rows, scalar
 
 
@@ -35,10 +36,12 @@ def test_sample_load_twice_changes_nothing(empty_database, tmp_path):
                       "DEMO_ACCOUNTS_FILE": tmp_path / "accounts.txt"})
     try:
         runner = app.test_cli_runner()
+        eng = app.extensions["gridmap_engine"]
         assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert hierarchy.empty(eng)  # what `make run` asks before loading the sample
         first = runner.invoke(args=["sample", "load"])
         assert first.exit_code == 0, first.output
-        eng = app.extensions["gridmap_engine"]
+        assert not hierarchy.empty(eng)
         count = ("SELECT (SELECT count(*) FROM compound) AS compounds, (SELECT count(*) FROM issue) AS issues, "
                  "(SELECT count(*) FROM head) AS heads, (SELECT count(*) FROM app_user) AS users, "
                  "(SELECT count(*) FROM meeting) AS meetings")

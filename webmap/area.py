@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.exceptions import BadRequest, NotFound
 
-from data.importers.contacts import normalise_phone
 from layers import myarea, roster
+from layers.phones import normalise_phone
 from webmap import viewer
 from webmap.auth import roles_required
 

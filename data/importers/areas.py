@@ -23,9 +23,9 @@ from pyproj import CRS
 from tqdm import tqdm
 
 from data.importers import ImportFailed
-from data.importers.contacts import normalise_phone
 from geo import crs as geo_crs
 from layers import db, search, state
+from layers.phones import normalise_phone
 
 SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
 KIND_ZH = {"district": "区", "subdistrict": "街道", "community": "社区", "grid": "网格",
