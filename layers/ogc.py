@@ -53,7 +53,8 @@ COMPOUNDS = f"""
 # outside the viewer's area until the issue is taken up as a topic (a rejected or merged
 # report never was); the reporter is in another table and never joined.
 ISSUES = f"""
-    SELECT i.id, i.stage, st.name_zh AS stage_name, i.category, cat.name_zh AS category_name,
+    SELECT i.id, i.stage, CASE WHEN :lang = 'en' THEN st.name_en ELSE st.name_zh END AS stage_name,
+           i.category, CASE WHEN :lang = 'en' THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community,
            CASE WHEN {in_scope("i.community_id", "i.grid_id")}
                   OR i.stage NOT IN ('reported', 'rejected', 'merged') THEN i.title END AS title,
@@ -67,7 +68,7 @@ ISSUES = f"""
 def _own(template, alias):
     def select(bbox, scope):
         where, params = features.bbox_clause(bbox, alias)
-        return template.format(where=where), dict(params, **scope)
+        return template.format(where=where), {**params, "lang": "zh", **scope}   # scope may name the language
     return select
 
 

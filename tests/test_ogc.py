@@ -390,3 +390,11 @@ def test_large_pages_are_gzipped_for_clients_that_accept_it(client):
     assert "Accept-Encoding" in packed.headers["Vary"] and "X-API-Key" in packed.headers["Vary"]
     small = client.get("/ogc/collections/venues/items?limit=1", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
+
+
+def test_stage_and_category_names_in_the_language_asked(client, engine):
+    zh = items(client, "issues", "limit=1")["features"][0]["properties"]
+    en = items(client, "issues", "limit=1&lang=en")["features"][0]["properties"]
+    names = q(engine, "SELECT name_zh, name_en FROM stage WHERE code = :c", c=zh["stage"])[0]
+    assert (zh["stage_name"], en["stage_name"]) == tuple(names)
+    assert en["category_name"] == q(engine, "SELECT name_en FROM category WHERE code = :c", c=en["category"])[0][0]
