@@ -38,6 +38,34 @@ def upgrade_command():
     click.echo(f"{len(applied)} migration(s) applied; schema is up to date")
 
 
+@db_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@needs_database
+def backup_command(file):
+    """A full backup of the database to FILE (pg_dump custom format)."""
+    from layers import backup
+
+    try:
+        size = backup.backup(db.engine(), current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as exc:
+        _refuse(exc)
+    click.echo(f"备份完成：{file}（{size / 1024 ** 2:.1f} MB）")
+
+
+@db_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@needs_database
+def restore_command(file):
+    """Restore FILE (made by `db backup`) into an empty database, in one transaction."""
+    from layers import backup
+
+    try:
+        entries = backup.restore(db.engine(), current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as exc:
+        _refuse(exc)
+    click.echo(f"恢复完成：{entries} 项，来自 {file}")
+
+
 users_cli = AppGroup("users", help="User accounts.")
 apikeys_cli = AppGroup("apikeys", help="API keys for Open311 clients.")
 
