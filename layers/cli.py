@@ -117,3 +117,24 @@ def apikeys_add(name):
         click.echo(users.add_api_key(name))
     except users.UserError as exc:
         _refuse(exc)
+
+
+@users_cli.command("access-log")
+@click.option("--user", help="only this viewer (user name)")
+@click.option("--kind", type=click.Choice(["head", "grid_leader", "reporter", "roster_export",
+                                           "ledger_export"]), help="only this kind of subject")
+@click.option("--subject", type=int, help="only this subject id (head, grid or issue id)")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="from this day (Beijing time)")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@needs_database
+def users_access_log(user, kind, subject, since, limit):
+    """Who was shown which personal contact, and when (newest first)."""
+    from layers import access_log
+
+    rows = access_log.entries(user=user, kind=kind, subject=subject,
+                              since=since.date() if since else None, limit=limit)
+    for r in rows:
+        subject_text = f"{r['subject_kind']} {r['subject_id']}" if r["subject_id"] is not None else \
+            f"{r['subject_kind']} ×{r['contacts']} {r['detail'] or ''}"
+        click.echo(f"{r['at']}  {r['user_name']} ({r['role']})  {r['route']}  {subject_text}")
+    click.echo(f"{len(rows)} 条记录", err=True)
