@@ -154,3 +154,14 @@ def test_cli_lists_the_log(app, engine, people):
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "a_grid (grid_leader)" in line]
     assert len(lines) == 3 and all("GET /api/my-area" in line for line in lines)
+
+
+def test_nothing_is_shown_unlogged_when_the_log_cannot_be_written(engine):
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+        assert conn.execute(sa.text("SELECT revealed('head', 1, '13800000000')")).scalar() is None
+        conn.rollback()
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT revealed('head', 1, '13800000000')")).scalar() == "13800000000"

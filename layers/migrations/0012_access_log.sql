@@ -31,12 +31,17 @@ CREATE FUNCTION access_log_accessor() RETURNS jsonb LANGUAGE sql STABLE AS $$
                                        'role', 'database', 'route', 'sql'))
 $$;
 
--- ``value`` unchanged, after logging that the viewer was shown it (when it is not NULL).
+-- ``value`` unchanged, after logging that the viewer was shown it (when it is not NULL). In a
+-- read-only transaction (a read-only or standby database) the log cannot be written, so the
+-- value is withheld (NULL) rather than shown unlogged, and the read goes on.
 CREATE FUNCTION revealed(kind text, subject int, value text) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     a jsonb;
 BEGIN
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF value IS NOT NULL AND value <> '' THEN
         a := access_log_accessor();
         INSERT INTO personal_data_access (request_id, user_id, user_name, role, route, subject_kind, subject_id)
