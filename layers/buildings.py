@@ -1,5 +1,6 @@
 """Buildings (楼栋), shown from street-level zoom, each with its 楼栋长 and 单元长."""
 from layers import db, features
+from layers.access_log import revealed
 from layers.scope import PUBLIC, in_scope
 
 # Heads are personal data: in full inside the viewer's area; outside it masked names, no phones.
@@ -9,7 +10,7 @@ BUILDINGS = f"""
            (SELECT json_agg(json_build_object(
                        'role', r.name_zh, 'unit', u.name,
                        'name', CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END,
-                       'phone', CASE WHEN {FULL} THEN h.phone END)
+                       'phone', CASE WHEN {FULL} THEN {revealed('head', 'h.id', 'h.phone')} END)
                      ORDER BY r.rank, u.id NULLS FIRST)
               FROM head h JOIN head_role r ON r.code = h.role
               LEFT JOIN unit u ON u.id = h.unit_id
