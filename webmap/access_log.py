@@ -21,6 +21,8 @@ def current_accessor():
     loading one here would query the database from inside the database gateway. Every view
     that shows personal data has loaded its viewer first, to scope the query.
     """
+    if "gridmap_accessor" in g:   # set by now, or by an API key (webmap/ogc.py, for_api_key)
+        return g.gridmap_accessor
     user = g.get("_login_user")
     account = getattr(user, "account", None)
     if account is None:
@@ -30,6 +32,13 @@ def current_accessor():
             {"request": uuid.uuid4().hex, "user_id": account.id, "name": account.name,
              "role": account.role, "route": f"{request.method} {request.path}"}, ensure_ascii=False)
     return g.gridmap_accessor
+
+
+def for_api_key(name, role):
+    """This request acts for the API key ``name`` (no user): the log names the key."""
+    g.gridmap_accessor = json.dumps(
+        {"request": uuid.uuid4().hex, "user_id": None, "name": f"API key {name}", "role": role,
+         "route": f"{request.method} {request.path}"}, ensure_ascii=False)
 
 
 def _positive(args, name, default):

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, Unauthorized
 
 from layers import areas, ogc, users
-from webmap import viewer
+from webmap import access_log, viewer
 from webmap.i18n import html_lang
 from webmap.ogc_openapi import document
 
@@ -116,6 +116,7 @@ def _scope():
     account = users.account_for_api_key(key)
     if account is None:
         raise Unauthorized(_("API key 无效或已停用"))
+    access_log.for_api_key(account.name, account.role)
     return viewer.of_account(account).scope_params() | lang
 
 
