@@ -17,6 +17,7 @@ from pyproj import CRS
 from tqdm import tqdm
 
 from data.importers import ImportFailed
+from data.importers.archive import check_zip
 from geo import crs as geo_crs
 from layers.phones import normalise_phone
 
@@ -114,6 +115,8 @@ def read_file(path, layer, encoding):
     if path.suffix.lower() not in SUFFIXES:
         raise ImportFailed([f"不支持的文件类型 {path.suffix}：应为 GeoJSON、GeoPackage 或 "
                             "zip 压缩的 Shapefile"])
+    if path.suffix.lower() == ".zip":
+        check_zip(path)
     layer = _layer_name(path, layer)
     if encoding is not None:
         return _read_layer(path, layer, encoding)
