@@ -155,8 +155,16 @@ def unretire(head_id, version, scope, actor):
 SHOWN = ("role_name", "compound", "building", "unit", "name", "phone", "appointed_on",
          "certificate_no", "retired_on")
 
+def _shown(column):
+    """An audit record with its phone shown as the roster shows one (logged as revealed)."""
+    phone = revealed("head", "e.head_id", f"{column}->>'phone'")
+    return (f"CASE WHEN {column} ? 'phone' THEN jsonb_set({column}, ARRAY['phone'], coalesce(to_jsonb({phone}), "
+            f"'null'::jsonb)) ELSE {column} END")
+
+
 EVENTS = f"""
-    SELECT e.id, to_char(e.at, 'YYYY-MM-DD HH24:MI') AS at, e.actor, e.action, e.before, e.after,
+    SELECT e.id, to_char(e.at, 'YYYY-MM-DD HH24:MI') AS at, e.actor, e.action,
+           {_shown("e.before")} AS before, {_shown("e.after")} AS after,
            e.head_id, h.name AS head, r.name_zh AS role_name
       FROM head_event e JOIN head h ON h.id = e.head_id
       JOIN head_role r ON r.code = h.role

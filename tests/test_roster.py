@@ -104,6 +104,9 @@ def test_history_pages_read_as_before_and_after(staff, engine, staff_area):
     assert html.index(">卸任<") < html.index(">修改<") < html.index(">新增<")
     compound = staff.get(f"/roster/compounds/{staff_area['inside']}/history").get_data(as_text=True)
     assert f"/roster/contacts/{head['id']}/history" in compound and "改名人" in compound
+    logged = q(engine, "SELECT DISTINCT route FROM personal_data_access WHERE subject_kind = 'head' "
+                       "AND subject_id = :h AND user_name = 'r_staff'", h=head["id"])
+    assert any("history" in route for (route,) in logged), "the phones in the history are logged as shown"
     api = staff.get(f"/api/contacts/{head['id']}/history").get_json()
     assert api[0]["action"] == "retire"
     assert {"field": "name", "before": "试任人", "after": "改名人"} in api[1]["changes"]
