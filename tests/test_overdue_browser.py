@@ -13,7 +13,7 @@ def test_map_link_opens_the_issue(page, engine):
     page.wait_for_function(READY, timeout=20_000)
     card = page.wait_for_selector(f".leaflet-popup .card[data-issue='{issue_id}']", timeout=10_000)
     assert title in card.inner_text()
-    assert page.evaluate("window[document.querySelector('.folium-map').id].getZoom()") >= 18
+    page.wait_for_function("window[document.querySelector('.folium-map').id].getZoom() >= 18", timeout=10_000)
     assert page.problems == []
 
 

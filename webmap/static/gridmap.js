@@ -380,7 +380,7 @@ var GridMap = (function () {
         var card = issueCard({id: id, title: p.title, stage: p.stage, stage_name: p.stage_name, category: p.category,
                               category_name: p.category_name, reported_on: String(p.reported_at || "").slice(0, 10)});
         card.setAttribute("data-issue", id);
-        map.setView(latlng, Math.max(map.getZoom(), 18));
+        map.setView(latlng, Math.max(map.getZoom(), 18), {animate: false});
         L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
         fillActions(card, id);
       });
