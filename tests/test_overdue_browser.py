@@ -13,7 +13,9 @@ def test_map_link_opens_the_issue(page, engine):
     page.wait_for_function(READY, timeout=20_000)
     card = page.wait_for_selector(f".leaflet-popup .card[data-issue='{issue_id}']", timeout=10_000)
     assert title in card.inner_text()
-    page.wait_for_function("window[document.querySelector('.folium-map').id].getZoom() >= 18", timeout=10_000)
+    lon, lat = q(engine, "SELECT ST_X(geom), ST_Y(geom) FROM issue WHERE id = :i", i=issue_id)[0]
+    in_view = page.evaluate(f"window[document.querySelector('.folium-map').id].getBounds().contains([{lat}, {lon}])")
+    assert in_view and card.is_visible()
     assert page.problems == []
 
 
