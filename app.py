@@ -47,10 +47,11 @@ def create_app(test_config=None):
     from data.cli import import_cli, sample_cli, synth_cli
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
-                        issuelist, issues, mapview, meetings, notice, ogc, open311, openapi, printmap,
+                        issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
                         search, tiles)
 
     i18n.init_app(app)
+    nav.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,

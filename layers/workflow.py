@@ -7,6 +7,7 @@ also refuses an illegal stage change (trigger ``issue_stage_guard``).
 import sqlalchemy as sa
 
 from layers import db
+from layers.messages import Refusal
 from layers.scope import in_scope
 
 ORDER = ["reported", "topic", "notice", "consult", "implement", "publish", "feedback", "closed"]
@@ -15,11 +16,11 @@ SATISFACTION = ("satisfied", "mostly_satisfied", "unsatisfied")
 IN_SCOPE = in_scope("i.community_id", "i.grid_id")
 
 
-class WorkflowError(Exception):
-    """Refused; ``status`` is the HTTP status to answer with, the message says why (zh-CN)."""
+class WorkflowError(Refusal):
+    """Refused; ``status`` is the HTTP status to answer with, the message says why."""
 
-    def __init__(self, message, status=409):
-        super().__init__(message)
+    def __init__(self, msgid, status=409, **params):
+        super().__init__(msgid, **params)
         self.status = status
 
 
@@ -76,7 +77,7 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
             raise WorkflowError("该诉求已被他人更新，请刷新后再试")
         current = issue["stage"]
         if not issue["is_open"]:
-            raise WorkflowError(f"诉求已是“{current}”状态，不能再变更")
+            raise WorkflowError("诉求已是“%(stage)s”状态，不能再变更", stage=current)
         into_community = None
         if to in ENDINGS:
             if not (reason or "").strip():
@@ -84,7 +85,8 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
             if to == "merged":
                 into_community = _merge_target_community(conn, issue_id, merged_into, scope)
         elif to != next_stage(current):
-            raise WorkflowError(f"不能从“{current}”直接到“{to}”，下一步应为“{next_stage(current)}”")
+            raise WorkflowError("不能从“%(stage)s”直接到“%(to)s”，下一步应为“%(next)s”",
+                                stage=current, to=to, next=next_stage(current))
         if to == "consult":
             _check_meeting(conn, meeting_id)
         if to == "publish" and not (result or "").strip():
@@ -115,7 +117,7 @@ def _check_meeting(conn, meeting_id):
     if meeting_id is None:
         raise WorkflowError("开展协商需要关联一次协商活动", 400)
     if not db.rows("SELECT 1 FROM meeting WHERE id = :m", {"m": meeting_id}, conn=conn):
-        raise WorkflowError(f"没有这次协商活动：{meeting_id}", 400)
+        raise WorkflowError("没有这次协商活动：%(id)s", 400, id=meeting_id)
 
 
 def _merge_target_community(conn, issue_id, merged_into, scope):
@@ -126,7 +128,7 @@ def _merge_target_community(conn, issue_id, merged_into, scope):
     rows = db.rows(f"SELECT i.community_id FROM issue i WHERE i.id = :id AND {IN_SCOPE}",
                    {"id": merged_into, **scope}, conn=conn)
     if not rows:
-        raise WorkflowError(f"没有这件诉求：{merged_into}", 400)
+        raise WorkflowError("没有这件诉求：%(id)s", 400, id=merged_into)
     return rows[0]["community_id"]
 
 

@@ -18,7 +18,7 @@ from webmap import extent
 
 bp = Blueprint("dashboard", __name__)
 
-REFRESH_SECONDS = 300  # a wall screen reloads itself
+REFRESH_SECONDS = 60  # a wall screen refreshes its data (not the page) this often
 
 
 def _area(level, id):

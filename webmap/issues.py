@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from data.importers.contacts import normalise_phone
 from layers import compounds, lookups, meetings, workflow
-from webmap import basemaps, viewer
+from webmap import basemaps, i18n, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("issues", __name__, url_prefix="/api")
@@ -90,7 +90,7 @@ def issue_fields(body, photo=None):
 
 
 def _refused(exc):
-    return jsonify(error=str(exc)), exc.status
+    return jsonify(error=i18n.refusal(exc)), exc.status
 
 
 @bp.post("/issues")
@@ -183,7 +183,7 @@ def create_meeting():
     try:
         meeting_id = meetings.create(fields, viewer.current().scope_params())
     except meetings.MeetingError as exc:
-        raise BadRequest(str(exc)) from None
+        raise BadRequest(i18n.refusal(exc)) from None
     return jsonify(id=meeting_id), 201
 
 

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from layers import open311, users, workflow
-from webmap import issues
+from webmap import i18n, issues
 from webmap.auth import csrf
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -187,7 +187,7 @@ def create_request(fmt):
     try:
         issue_id = workflow.create(fields, f"open311:{key_name}")
     except workflow.WorkflowError as exc:
-        abort(exc.status, description=str(exc))
+        abort(exc.status, description=i18n.refusal(exc))
     notice = _("已收到，社区将在 %(days)s 天内决定是否立为议题", days=open311.reply_days())
     return _json(json.dumps([{"service_request_id": str(issue_id), "service_notice": notice,
                               "account_id": None}], ensure_ascii=False), status=201)
