@@ -145,10 +145,10 @@ def plurals():
     """Counts with their unit as the page script writes them: (one, many) forms per key, with
     ``{n}`` for the number (English says "1 unit", "3 units"; Chinese "3 个单元")."""
     forms = {
-        "units": lambda n: ngettext("%(num)s 个单元", "%(num)s 个单元", n, num="{n}"),
-        "floors": lambda n: ngettext("%(num)s 层", "%(num)s 层", n, num="{n}"),
-        "issues": lambda n: ngettext("%(num)s 件", "%(num)s 件", n, num="{n}"),
-        "overdueDays": lambda n: ngettext("超期 %(num)s 天", "超期 %(num)s 天", n, num="{n}"),
+        "units": lambda n: ngettext("%(n)s 个单元", "%(n)s 个单元", n, n="{n}"),
+        "floors": lambda n: ngettext("%(n)s 层", "%(n)s 层", n, n="{n}"),
+        "issues": lambda n: ngettext("%(n)s 件", "%(n)s 件", n, n="{n}"),
+        "overdueDays": lambda n: ngettext("超期 %(n)s 天", "超期 %(n)s 天", n, n="{n}"),
     }
     return {key: [form(1), form(2)] for key, form in forms.items()}
 

@@ -136,9 +136,9 @@ var HotspotMap = (function () {
   }
 
   function summarize(s, clusters) {
-    document.querySelector(".hs-summary").textContent = s.area + "\n" +
+    document.querySelector(".hs-summary").innerHTML = "<span class='data'>" + esc(s.area) + "</span>\n" + esc(
       s.issues + " " + S("issues") + " · " + s.cells + " " + S("cells") + "\n" +
-      S("hot") + " " + s.hot + " · " + S("cold") + " " + s.cold + " · " + S("clusters") + " " + clusters;
+      S("hot") + " " + s.hot + " · " + S("cold") + " " + s.cold + " · " + S("clusters") + " " + clusters);
   }
 
   function start() {
