@@ -49,6 +49,7 @@ def create_app(test_config=None):
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
                         search, tiles)
+    from webmap import access_log, limits
 
     i18n.init_app(app)
     nav.init_app(app)
@@ -58,6 +59,8 @@ def create_app(test_config=None):
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
                       openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp):
         app.register_blueprint(blueprint)
+    limits.init_app(app)
+    access_log.init_app(app)
     for group in (db_cli, sample_cli, import_cli, synth_cli, users_cli, apikeys_cli):
         app.cli.add_command(group)
     return app

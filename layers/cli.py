@@ -38,6 +38,34 @@ def upgrade_command():
     click.echo(f"{len(applied)} migration(s) applied; schema is up to date")
 
 
+@db_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@needs_database
+def backup_command(file):
+    """A full backup of the database to FILE (pg_dump custom format)."""
+    from layers import backup
+
+    try:
+        size = backup.backup(db.engine(), current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as exc:
+        _refuse(exc)
+    click.echo(f"备份完成：{file}（{size / 1024 ** 2:.1f} MB）")
+
+
+@db_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@needs_database
+def restore_command(file):
+    """Restore FILE (made by `db backup`) into an empty database, in one transaction."""
+    from layers import backup
+
+    try:
+        entries = backup.restore(db.engine(), current_app.config["DATABASE_URL"], file)
+    except backup.BackupError as exc:
+        _refuse(exc)
+    click.echo(f"恢复完成：{entries} 项，来自 {file}")
+
+
 users_cli = AppGroup("users", help="User accounts.")
 apikeys_cli = AppGroup("apikeys", help="API keys for Open311 clients and GIS tools (OGC API).")
 
@@ -114,3 +142,22 @@ def apikeys_disable(name):
     except users.UserError as exc:
         _refuse(exc)
     click.echo(f"已停用 API key {name}")
+@users_cli.command("access-log")
+@click.option("--user", help="only this viewer (user name)")
+@click.option("--kind", type=click.Choice(["head", "grid_leader", "reporter", "roster_export",
+                                           "ledger_export"]), help="only this kind of subject")
+@click.option("--subject", type=int, help="only this subject id (head, grid or issue id)")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="from this day (Beijing time)")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@needs_database
+def users_access_log(user, kind, subject, since, limit):
+    """Who was shown which personal contact, and when (newest first)."""
+    from layers import access_log
+
+    rows = access_log.entries(user=user, kind=kind, subject=subject,
+                              since=since.date() if since else None, limit=limit)
+    for r in rows:
+        subject_text = f"{r['subject_kind']} {r['subject_id']}" if r["subject_id"] is not None else \
+            f"{r['subject_kind']} ×{r['contacts']} {r['detail'] or ''}"
+        click.echo(f"{r['at']}  {r['user_name']} ({r['role']})  {r['route']}  {subject_text}")
+    click.echo(f"{len(rows)} 条记录", err=True)

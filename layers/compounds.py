@@ -1,5 +1,6 @@
 """Compounds: the figures each color mode needs, the layer, and the popup card."""
 from layers import db, features
+from layers.access_log import revealed
 from layers.issues import state_sql, t_params
 from layers.scope import PUBLIC, in_scope
 
@@ -114,7 +115,7 @@ FULL = in_scope("c.community_id", "c.grid_id")
 CARD = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid,
            CASE WHEN {FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
-           CASE WHEN {FULL} THEN g.leader_phone END AS grid_leader_phone,
+           CASE WHEN {FULL} THEN {revealed('grid_leader', 'g.id', 'g.leader_phone')} END AS grid_leader_phone,
            c.households,
            (SELECT json_agg(o.name ORDER BY o.id) FROM self_governance_org o
              WHERE o.compound_id = c.id) AS orgs
@@ -125,7 +126,7 @@ CARD = f"""
 CARD_HEADS = f"""
     SELECT r.name_zh AS role, r.code AS role_code, b.name AS building, u.name AS unit,
            CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END AS name,
-           CASE WHEN {FULL} THEN h.phone END AS phone
+           CASE WHEN {FULL} THEN {revealed('head', 'h.id', 'h.phone')} END AS phone
       FROM head h JOIN head_role r ON r.code = h.role
       JOIN compound c ON c.id = h.compound_id
       LEFT JOIN building b ON b.id = h.building_id

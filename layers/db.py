@@ -6,7 +6,7 @@ oversized request fails with a clear error instead of hanging a worker.
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
 
 DEFAULT_TIMEOUT_MS = 15_000
 DEFAULT_MAX_ROWS = 200_000
@@ -45,13 +45,30 @@ def check(eng):
         raise DatabaseUnavailable("the database server has no PostGIS extension available")
 
 
+def accessor():
+    """Who the current request acts for, as the access log's JSON, or None outside a request.
+
+    Set by the web layer (webmap/access_log.py) through ``app.extensions["gridmap_accessor"]``.
+    """
+    if not has_request_context():
+        return None
+    hook = current_app.extensions.get("gridmap_accessor")
+    return hook() if hook else None
+
+
 @contextmanager
 def transaction(eng=None, timeout_ms=DEFAULT_TIMEOUT_MS):
     """One transaction with a statement time limit; commits on success, rolls back on error."""
     with (eng or engine()).begin() as conn:
         # No JIT: these are short interactive queries, and the planner's cost guesses for the
         # per-compound subqueries switch it on, spending ~0.5 s compiling a 50 ms query.
-        conn.execute(sa.text(f"SET LOCAL statement_timeout = {int(timeout_ms)}; SET LOCAL jit = off"))
+        settings = f"SET LOCAL statement_timeout = {int(timeout_ms)}; SET LOCAL jit = off"
+        who = accessor()
+        if who is None:
+            conn.execute(sa.text(settings))
+        else:  # for the personal-data access log (migration 0012), in the same round trip
+            conn.execute(sa.text(settings + "; SELECT set_config('gridmap.accessor', :who, true)"),
+                         {"who": who})
         yield conn
 
 

@@ -7,7 +7,7 @@ the viewer's area and masked outside it; the roster leaves out every row outside
 """
 import datetime as dt
 
-from layers import db
+from layers import access_log, db
 from layers.issue_filter import FROM, OVERDUE_COLUMN, where
 from layers.scope import in_scope
 
@@ -15,7 +15,8 @@ ISSUE_IN_SCOPE = in_scope("i.community_id", "i.grid_id")
 
 REPORTER_COLUMNS = f""",
            CASE WHEN {ISSUE_IN_SCOPE} THEN r.name ELSE mask_name(r.name) END AS reporter_name,
-           CASE WHEN {ISSUE_IN_SCOPE} THEN r.phone ELSE mask_phone(r.phone) END AS reporter_phone"""
+           CASE WHEN {ISSUE_IN_SCOPE} THEN r.phone ELSE mask_phone(r.phone) END AS reporter_phone,
+           {ISSUE_IN_SCOPE} AND coalesce(r.name, r.phone) IS NOT NULL AS reporter_shown"""
 
 # The most issues one ledger holds (a spreadsheet of a district's years); more is refused
 # (db.TooManyRows) with a request to narrow the extent or the filter.
@@ -52,7 +53,12 @@ def ledger(f, scope, *, reporters, en=False):
     clause, params = where(f)
     sql = LEDGER.format(where=clause, reporters=REPORTER_COLUMNS if reporters else "",
                         reporter_join="LEFT JOIN issue_reporter r ON r.issue_id = i.id" if reporters else "")
-    return [dict(r) for r in db.rows(sql, dict(params, **scope, en=en), max_rows=LEDGER_MAX)]
+    with db.transaction() as conn:
+        found = [dict(r) for r in db.rows(sql, dict(params, **scope, en=en), max_rows=LEDGER_MAX, conn=conn)]
+        if reporters:
+            access_log.bulk("ledger_export", sum(r["reporter_shown"] for r in found),
+                            {"scope": scope, "filter": f}, conn=conn)
+    return found
 
 
 # Only the heads in office inside the viewer's area: a row outside it is not read at all.
@@ -71,8 +77,13 @@ ROSTER = f"""
 
 
 def roster(scope, en=False):
-    """The current 三长 of the viewer's area, by community, grid, compound and post."""
-    return [dict(r) for r in db.rows(ROSTER, dict(scope, en=en))]
+    """The current 三长 of the viewer's area, by community, grid, compound and post; logged as
+    one bulk view of their phones."""
+    with db.transaction() as conn:
+        found = [dict(r) for r in db.rows(ROSTER, dict(scope, en=en), conn=conn)]
+        access_log.bulk("roster_export", sum(r["phone"] is not None for r in found), {"scope": scope},
+                        conn=conn)
+    return found
 
 
 # A community's headline figures; "the last 12 months" ends now (Beijing days for meetings).

@@ -1,5 +1,6 @@
 """Which community, grid and compound contain a point, and who is responsible there."""
 from layers import db
+from layers.access_log import revealed
 from layers.compounds import IN_OFFICE
 from layers.issues import t_params
 from layers.scope import PUBLIC, in_scope
@@ -12,12 +13,12 @@ LOOKUP = f"""
     SELECT m.id AS community_id, m.name AS community,
            g.id AS grid_id, g.name AS grid,
            CASE WHEN {GRID_FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
-           CASE WHEN {GRID_FULL} THEN g.leader_phone END AS grid_leader_phone,
+           CASE WHEN {GRID_FULL} THEN {revealed('grid_leader', 'g.id', 'g.leader_phone')} END AS grid_leader_phone,
            c.id AS compound_id, c.name AS compound,
            (SELECT json_agg(json_build_object(
                        'role', r.name_zh, 'role_code', r.code,
                        'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
-                       'phone', CASE WHEN {COMPOUND_FULL} THEN h.phone END) ORDER BY h.id)
+                       'phone', CASE WHEN {COMPOUND_FULL} THEN {revealed('head', 'h.id', 'h.phone')} END) ORDER BY h.id)
               FROM head h JOIN head_role r ON r.code = h.role
              WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads,
            (SELECT s.open_issues FROM compound_state s

@@ -1,14 +1,15 @@
 """A signed-in user's own area: its compounds, their 三长 and the open issues, most overdue first."""
 from layers import db
+from layers.access_log import revealed
 from layers.issues import SLA, STATE_NOW, t_params
 from layers.scope import in_scope
 
 COMPOUNDS = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid, g.leader_name AS grid_leader,
-           g.leader_phone AS grid_leader_phone,
+           {revealed('grid_leader', 'g.id', 'g.leader_phone')} AS grid_leader_phone,
            ST_XMin(c.geom) AS minx, ST_YMin(c.geom) AS miny, ST_XMax(c.geom) AS maxx, ST_YMax(c.geom) AS maxy,
            (SELECT json_agg(json_build_object('id', h.id, 'role', r.name_zh, 'role_code', r.code, 'name', h.name,
-                                              'phone', h.phone, 'building', b.name, 'unit', u.name)
+                                              'phone', {revealed('head', 'h.id', 'h.phone')}, 'building', b.name, 'unit', u.name)
                             ORDER BY r.rank, b.id NULLS FIRST, u.id NULLS FIRST)
               FROM head h JOIN head_role r ON r.code = h.role
               LEFT JOIN building b ON b.id = h.building_id LEFT JOIN unit u ON u.id = h.unit_id
@@ -54,7 +55,8 @@ ISSUE = f"""
     SELECT i.id, i.title, i.description, i.category, cat.name_zh AS category_name, i.channel,
            i.stage, st.name_zh AS stage_name, m.name AS community, g.name AS grid, c.name AS compound,
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS reported_at,
-           r.name AS reporter_name, r.phone AS reporter_phone, i.version,
+           {revealed('reporter', 'i.id', 'r.name')} AS reporter_name,
+           {revealed('reporter', 'i.id', 'r.phone')} AS reporter_phone, i.version,
            ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
            (SELECT json_agg(json_build_object('at', to_char(e.at, 'YYYY-MM-DD HH24:MI'), 'actor', e.actor,
                    'from', e.from_stage, 'to', e.to_stage, 'note', e.note) ORDER BY e.at, e.id)

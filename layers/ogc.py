@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from geo.bbox import BBox
 from layers import areas, buildings, db, features, venues, version
+from layers.access_log import revealed
 from layers.scope import PUBLIC, in_scope
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -30,16 +31,20 @@ DISTRICTS = "SELECT d.id, d.name, d.is_sample, d.geom FROM district d WHERE {whe
 
 # The map's compound layer carries the colors of a mode; GIS clients want the plain figures, and
 # the grid leader and compound heads (三长) to call: in full inside the viewer's area, masked
-# names and no phones outside it.
+# names and no phones outside it. Phones here are unlogged: a page shows some of the rows this
+# SELECT makes (a count makes them all), so the page logs the ones it shows (``reveals``). In
+# a read-only transaction, where the log cannot be written, they are withheld.
 COMPOUND_FULL = in_scope("c.community_id", "c.grid_id")
+WRITABLE = "current_setting('transaction_read_only') = 'off'"
 COMPOUNDS = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid,
            CASE WHEN {COMPOUND_FULL} THEN g.leader_name ELSE mask_name(g.leader_name) END AS grid_leader,
-           CASE WHEN {COMPOUND_FULL} THEN g.leader_phone END AS grid_leader_phone,
+           CASE WHEN {COMPOUND_FULL} AND {WRITABLE} THEN g.leader_phone END AS grid_leader_phone,
            (SELECT json_agg(json_build_object(
                        'role', r.name_zh,
                        'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
-                       'phone', CASE WHEN {COMPOUND_FULL} THEN h.phone END) ORDER BY r.rank, h.id)
+                       'phone', CASE WHEN {COMPOUND_FULL} AND {WRITABLE} THEN h.phone END)
+                     ORDER BY r.rank, h.id)
               FROM head h JOIN head_role r ON r.code = h.role
              WHERE h.compound_id = c.id AND r.level = 'compound' AND h.retired_on IS NULL) AS heads,
            c.households, coalesce(s.open_issues, 0) AS open_issues,
@@ -49,11 +54,26 @@ COMPOUNDS = f"""
       LEFT JOIN compound_state s ON s.community_id = c.community_id AND s.compound_id = c.id
      WHERE {{where}}"""
 
+# The phones a page of compounds or buildings (ids :q_ids) shows, logged (migration 0012).
+COMPOUND_REVEALS = f"""
+    SELECT count({revealed("head", "h.id", "h.phone")})
+      FROM compound c JOIN head h ON h.compound_id = c.id JOIN head_role r ON r.code = h.role
+     WHERE c.id = ANY(:q_ids) AND r.level = 'compound' AND h.retired_on IS NULL AND {COMPOUND_FULL}
+    UNION ALL
+    SELECT count({revealed("grid_leader", "g.id", "g.leader_phone")})
+      FROM compound c JOIN grid g ON g.id = c.grid_id
+     WHERE c.id = ANY(:q_ids) AND {COMPOUND_FULL}"""
+BUILDING_REVEALS = f"""
+    SELECT count({revealed("head", "h.id", "h.phone")})
+      FROM building b JOIN compound c ON c.id = b.compound_id JOIN head h ON h.building_id = b.id
+     WHERE b.id = ANY(:q_ids) AND h.retired_on IS NULL AND {COMPOUND_FULL}"""
+
 # Open and closed issues (the map's layer has the open ones only). A title stays internal
 # outside the viewer's area until the issue is taken up as a topic (a rejected or merged
 # report never was); the reporter is in another table and never joined.
 ISSUES = f"""
-    SELECT i.id, i.stage, st.name_zh AS stage_name, i.category, cat.name_zh AS category_name,
+    SELECT i.id, i.stage, CASE WHEN :lang = 'en' THEN st.name_en ELSE st.name_zh END AS stage_name,
+           i.category, CASE WHEN :lang = 'en' THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community,
            CASE WHEN {in_scope("i.community_id", "i.grid_id")}
                   OR i.stage NOT IN ('reported', 'rejected', 'merged') THEN i.title END AS title,
@@ -67,7 +87,7 @@ ISSUES = f"""
 def _own(template, alias):
     def select(bbox, scope):
         where, params = features.bbox_clause(bbox, alias)
-        return template.format(where=where), dict(params, **scope)
+        return template.format(where=where), {**params, "lang": "zh", **scope}   # scope may name the language
     return select
 
 
@@ -80,6 +100,7 @@ class Collection:
     queryables: dict = field(default_factory=dict)   # query parameter -> (column, JSON type)
     temporal: str | None = None     # the column ``datetime`` filters
     tiles: str | None = None        # the vector-tile layer, when there is one
+    reveals: str | None = None      # SQL logging the phones a page of ids :q_ids shows
 
 
 COLLECTIONS = {c.id: c for c in (
@@ -89,9 +110,9 @@ COLLECTIONS = {c.id: c for c in (
                tiles="communities"),
     Collection("grids", "网格", areas.grids, "MultiPolygon", {"community": "string"}, tiles="grids"),
     Collection("compounds", "楼院", _own(COMPOUNDS, "c.geom"), "MultiPolygon",
-               {"community": "string", "grid": "string"}, tiles="compounds"),
-    Collection("buildings", "楼栋", buildings.query, "MultiPolygon", {"compound": "string"},
-               tiles="buildings"),
+               {"community": "string", "grid": "string"}, tiles="compounds", reveals=COMPOUND_REVEALS),
+    Collection("buildings", "楼栋", lambda bbox, scope: buildings.query(bbox, scope, buildings.SHOWN_PHONE),
+               "MultiPolygon", {"compound": "string"}, tiles="buildings", reveals=BUILDING_REVEALS),
     Collection("venues", "协商议事场所", lambda bbox, scope: venues.venues(bbox), "Point",
                {"community": "string"}),
     Collection("issues", "诉求", _own(ISSUES, "i.geom"), "Point",
@@ -176,7 +197,7 @@ ROWS = "SELECT {properties}, {geometry} AS geom FROM ({filtered}) f"
 # One page, in id order. Next and prev links carry the last and first id of the page (keyset
 # paging), so the 1,000th page of 10^6 issues costs what the first does; ``offset`` skips rows
 # after the keyset, for clients that page by offset themselves.
-PAGE = """SELECT count(*) AS returned, min(p.id) AS first, max(p.id) AS last,
+PAGE = """SELECT count(*) AS returned, min(p.id) AS first, max(p.id) AS last, array_agg(p.id) AS ids,
                  '[' || coalesce(string_agg({feature}, ',' ORDER BY p.id), '') || ']' AS features
             FROM ({rows} WHERE {keyset} ORDER BY {order} {direction} LIMIT :q_limit OFFSET :q_offset) p"""
 AROUND = """SELECT EXISTS (SELECT 1 FROM ({filtered}) f WHERE f.id < :q_first) AS has_prev,
@@ -229,24 +250,33 @@ class Page:
 def items(collection, query, scope=PUBLIC):
     """One page of ``query``: its features built in PostGIS, the count and where the neighbours are."""
     filtered, params = _filtered(collection, query, scope)
+    count = matched(filtered, params)
     keyset = "TRUE"
     if query.after is not None:
         keyset, params["q_after"] = "f.id > :q_after", query.after
     elif query.before is not None:
         keyset, params["q_before"] = "f.id < :q_before", query.before
-    count = matched(filtered, params)
     sql = PAGE.format(feature=FEATURE.format(decimals=CRS[query.crs][2]), keyset=keyset,
                       order="f.id + 0" if count < FILTER_FIRST_BELOW else "f.id",
                       direction="DESC" if query.before is not None else "",
                       rows=_rows(collection, filtered, params, query.crs))
-    page = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset))[0]
-    if page["returned"]:
-        around = db.rows(AROUND.format(filtered=filtered), dict(params, q_first=page["first"], q_last=page["last"]))[0]
-        has_prev, has_next = around["has_prev"], around["has_next"]
-    else:  # past either end: the way back is the other end
-        has_prev, has_next = query.after is not None or query.offset > 0, query.before is not None
+    with db.transaction() as conn:
+        page = db.rows(sql, dict(params, q_limit=query.limit, q_offset=query.offset), conn=conn)[0]
+        if page["returned"]:
+            around = db.rows(AROUND.format(filtered=filtered),
+                             dict(params, q_first=page["first"], q_last=page["last"]), conn=conn)[0]
+            has_prev, has_next = around["has_prev"], around["has_next"]
+        else:  # past either end: the way back is the other end
+            has_prev, has_next = query.after is not None or query.offset > 0, query.before is not None
+        _log_reveals(collection, page["ids"], scope, conn)
     return Page(count, page["returned"], page["features"], page["first"], page["last"],
                 has_prev, has_next)
+
+
+def _log_reveals(collection, ids, scope, conn):
+    """Log the phones the features ``ids`` show to a viewer with an area (the public sees none)."""
+    if collection.reveals and ids and (scope["scope_all"] or scope["scope_grids"] or scope["scope_communities"]):
+        db.rows(collection.reveals, dict(scope, q_ids=list(ids)), conn=conn)
 
 
 ITEM = "SELECT {feature} FROM ({rows} WHERE f.id = :q_id) p"
@@ -255,8 +285,12 @@ ITEM = "SELECT {feature} FROM ({rows} WHERE f.id = :q_id) p"
 def item(collection, fid, crs=CRS84, scope=PUBLIC):
     """One feature as GeoJSON text, or None when there is none with that id."""
     sql, params = collection.select(None, scope)
-    return db.scalar(ITEM.format(feature=FEATURE.format(decimals=CRS[crs][2]),
-                                 rows=_rows(collection, sql, params, crs)), dict(params, q_id=fid))
+    with db.transaction() as conn:
+        feature = db.scalar(ITEM.format(feature=FEATURE.format(decimals=CRS[crs][2]),
+                                        rows=_rows(collection, sql, params, crs)), dict(params, q_id=fid), conn=conn)
+        if feature is not None:
+            _log_reveals(collection, [fid], scope, conn)
+    return feature
 
 
 def codes():

@@ -6,6 +6,7 @@ silently overwritten) and recorded in the append-only ``head_event`` audit trail
 import json
 
 from layers import db
+from layers.access_log import revealed
 from layers.scope import in_scope
 
 IN_SCOPE = in_scope("c.community_id", "c.grid_id")
@@ -24,7 +25,8 @@ class Invalid(ValueError):
 
 
 CONTACT = f"""
-    SELECT h.id, h.role, r.name_zh AS role_name, h.name, h.phone, h.compound_id, c.name AS compound,
+    SELECT h.id, h.role, r.name_zh AS role_name, h.name,
+           {revealed('head', 'h.id', 'h.phone')} AS phone, h.compound_id, c.name AS compound,
            h.building_id, b.name AS building, h.unit_id, u.name AS unit,
            to_char(h.appointed_on, 'YYYY-MM-DD') AS appointed_on, h.certificate_no,
            to_char(h.retired_on, 'YYYY-MM-DD') AS retired_on, h.version

@@ -72,7 +72,10 @@ def empty_database(cluster):
 
 @pytest.fixture(scope="module")
 def app(database):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database})
+    # Abuse limits off: tests sign in and record issues many times; tests/test_limits.py
+    # checks the limits with their default settings.
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database,
+                      "RATELIMIT_ENABLED": False})
     yield app
     app.extensions["gridmap_engine"].dispose()
 

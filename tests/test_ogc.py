@@ -390,3 +390,38 @@ def test_large_pages_are_gzipped_for_clients_that_accept_it(client):
     assert "Accept-Encoding" in packed.headers["Vary"] and "X-API-Key" in packed.headers["Vary"]
     small = client.get("/ogc/collections/venues/items?limit=1", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
+
+
+def test_stage_and_category_names_in_the_language_asked(client, engine):
+    zh = items(client, "issues", "limit=1")["features"][0]["properties"]
+    en = items(client, "issues", "limit=1&lang=en")["features"][0]["properties"]
+    names = q(engine, "SELECT name_zh, name_en FROM stage WHERE code = :c", c=zh["stage"])[0]
+    assert (zh["stage_name"], en["stage_name"]) == tuple(names)
+    assert en["category_name"] == q(engine, "SELECT name_en FROM category WHERE code = :c", c=en["category"])[0][0]
+
+
+def test_phones_shown_are_logged_and_only_those(app, client, engine):
+    with app.app_context():
+        key = users.add_api_key("ogc_logged", whole=True)
+    logged = lambda: q(engine, "SELECT subject_kind, subject_id FROM personal_data_access "
+                               "WHERE user_name = 'API key ogc_logged' ORDER BY 1, 2")
+    page = client.get("/ogc/collections/compounds/items?limit=2", headers={"X-API-Key": key}).get_json()
+    ids = [f["id"] for f in page["features"]]
+    shown = sorted([("head", h) for (h,) in q(engine, """
+        SELECT h.id FROM head h JOIN head_role r ON r.code = h.role
+         WHERE h.compound_id = ANY(:ids) AND r.level = 'compound' AND h.retired_on IS NULL
+           AND h.phone IS NOT NULL""", ids=ids)] + [("grid_leader", g) for (g,) in q(engine, """
+        SELECT DISTINCT g.id FROM compound c JOIN grid g ON g.id = c.grid_id
+         WHERE c.id = ANY(:ids) AND g.leader_phone IS NOT NULL""", ids=ids)])
+    assert shown and logged() == shown          # the 60 other compounds' phones were counted, not shown
+    assert {h["phone"] for f in page["features"] for h in f["properties"]["heads"] or []} - {None}
+    building = q(engine, "SELECT b.id FROM building b JOIN head h ON h.building_id = b.id "
+                         "WHERE h.phone IS NOT NULL ORDER BY b.id LIMIT 1")[0][0]
+    assert client.get(f"/ogc/collections/buildings/items/{building}", headers={"X-API-Key": key}).status_code == 200
+    heads = {h for (h,) in q(engine, "SELECT id FROM head WHERE building_id = :b AND phone IS NOT NULL "
+                                     "AND retired_on IS NULL", b=building)}
+    assert heads <= {s for k, s in logged() if k == "head"}
+    before = q(engine, "SELECT count(*) FROM personal_data_access")[0][0]
+    client.get("/ogc/collections/compounds/items?limit=1000")         # the public: masked, nothing logged
+    client.get("/ogc/collections/buildings/items?limit=1000")
+    assert q(engine, "SELECT count(*) FROM personal_data_access")[0][0] == before

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, Unauthorized
 
 from layers import areas, ogc, users
-from webmap import viewer
+from webmap import access_log, viewer
+from webmap.i18n import html_lang
 from webmap.ogc_openapi import document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -104,17 +105,19 @@ def _respond(doc, template_title, mimetype=JSON, headers=None):
 
 
 def _scope():
-    """The viewer's scope parameters. An API key (``X-API-Key`` or ``Authorization: Bearer``)
+    """The viewer's scope parameters, with the language names are given in (``lang``). An API key (``X-API-Key`` or ``Authorization: Bearer``)
     must be a valid one, and reads as its area (``apikeys add --area``): in full inside it,
     masked outside, public fields only without one. Without a key, the session's viewer."""
     bearer = request.headers.get("Authorization", "")
     key = request.headers.get("X-API-Key") or (bearer[7:].strip() if bearer.lower().startswith("bearer ") else None)
+    lang = {"lang": "en" if html_lang() == "en" else "zh"}
     if key is None:
-        return viewer.current().scope_params()
+        return viewer.current().scope_params() | lang
     account = users.account_for_api_key(key)
     if account is None:
         raise Unauthorized(_("API key 无效或已停用"))
-    return viewer.of_account(account).scope_params()
+    access_log.for_api_key(account.name, account.role)
+    return viewer.of_account(account).scope_params() | lang
 
 
 def _collection(collection_id):

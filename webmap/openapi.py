@@ -388,6 +388,32 @@ PATHS = {
         "security": SESSION, "parameters": [_path("head_id")],
         "responses": {"200": _json({"type": "array", "items": OBJECT}), "401": "Unauthorized",
                       "404": "NotFound"}}},
+    "/api/access-log": {"get": {
+        "summary": "Who was shown which personal contact, and when (admins only; newest first)",
+        "description": "One row per viewer, subject and request each time a 三长 or grid leader phone, or an "
+                       "issue's reporter contact, is shown unmasked (lookup, cards, buildings, my area, "
+                       "contacts, issue detail); an export is one row with the number of contacts. "
+                       "Times are Beijing time.",
+        "tags": ["roster"], "security": SESSION,
+        "parameters": [_query("user", "string", "only this viewer (user name)"),
+                       {"name": "kind", "in": "query", "description": "only this kind of subject",
+                        "schema": {"type": "string", "enum": ["head", "grid_leader", "reporter",
+                                                              "roster_export", "ledger_export"]}},
+                       {"name": "subject", "in": "query", "description": "only this head, grid or issue id",
+                        "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "since", "in": "query", "description": "from this day (Beijing time)",
+                        "schema": {"type": "string", "format": "date"}},
+                       {"name": "limit", "in": "query", "description": "at most this many rows (default 100)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+        "responses": {"200": _json({"type": "array", "items": {"type": "object", "properties": {
+                          "id": {"type": "integer"}, "at": _string("YYYY-MM-DD HH:MM:SS"),
+                          "user_name": {"type": "string"}, "role": {"type": "string"},
+                          "route": _string("method and path, e.g. GET /api/lookup"),
+                          "subject_kind": {"type": "string"},
+                          "subject_id": _nullable("integer", "head, grid or issue id; null for an export"),
+                          "contacts": {"type": "integer"},
+                          "detail": _nullable("string", "an export's scope and filter (JSON)")}}}),
+                      "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden"}}},
     "/api/meetings": {"post": {
         "summary": "Record a consultation meeting (协商活动)", "tags": ["issues"], "security": SESSION_CSRF,
         "requestBody": _body("Meeting"),

@@ -23,6 +23,7 @@ from pyproj import CRS
 from tqdm import tqdm
 
 from data.importers import ImportFailed
+from data.importers.archive import check_zip
 from data.importers.contacts import normalise_phone
 from geo import crs as geo_crs
 from layers import db, search, state
@@ -187,6 +188,8 @@ def _read(path, layer, encoding):
     if path.suffix.lower() not in SUFFIXES:
         raise ImportFailed([f"不支持的文件类型 {path.suffix}：应为 GeoJSON、GeoPackage 或 "
                             "zip 压缩的 Shapefile"])
+    if path.suffix.lower() == ".zip":
+        check_zip(path)
     layer = _layer_name(path, layer)
     if encoding is not None:
         return _read_layer(path, layer, encoding)

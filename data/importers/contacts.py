@@ -18,6 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from tqdm import tqdm
 
 from data.importers import ImportFailed
+from data.importers.archive import check_zip
 from layers import db
 
 # Accepted headers for each field.
@@ -115,6 +116,7 @@ def _read(path):
 
 
 def _xlsx_records(path):
+    check_zip(path)  # an .xlsx is a zip: no bomb, symlink or escaping member reaches openpyxl
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, InvalidFileException) as exc:
