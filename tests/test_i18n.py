@@ -63,12 +63,19 @@ def test_templates_have_no_chinese_outside_messages():
 
 
 def test_layers_raise_only_translatable_refusals():
-    """A Chinese message raised from layers/ is a msgid (a plain string, not an f-string), so
-    the web layer can translate it."""
+    """A refusal raised from layers/ for a user (layers.messages.Refusal) is a msgid (a plain
+    string, not an f-string), so the web layer can translate it."""
+    paths = sorted((ROOT / "layers").glob("*.py"))
+    modules = [ast.parse(path.read_text()) for path in paths]
+    refusals = {"Refusal"} | {node.name for tree in modules for node in ast.walk(tree)
+                              if isinstance(node, ast.ClassDef)
+                              and any(getattr(b, "id", None) == "Refusal" for b in node.bases)}
+    assert {"WorkflowError", "MeetingError", "UserError"} <= refusals
     bad = []
-    for path in (ROOT / "layers").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+    for path, tree in zip(paths, modules):
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args
+                    and getattr(node.exc.func, "id", None) in refusals):
                 first = node.exc.args[0]
                 if isinstance(first, ast.JoinedStr) and CJK.search(ast.unparse(first)):
                     bad.append(f"{path.name}:{node.lineno}")

@@ -329,8 +329,9 @@ var GridMap = (function () {
       div.innerHTML = "<div class='legend-fills'>" + esc(S("loading")) + "</div>" +
         "<details class='legend-symbols'><summary>" + esc(S("legendMore")) + "</summary>" + symbols() + "</details>";
       legendFills = div.querySelector(".legend-fills");
-      // Open on a desk or wall screen; folded on a phone, where it would cover the map.
-      if (window.innerWidth >= 760 && window.innerHeight >= 700) div.querySelector("details").open = true;
+      // Open on a tall (wall) screen; folded elsewhere, where it would cover the map and the
+      // layer control.
+      if (window.innerHeight >= 1000) div.querySelector("details").open = true;
     });
   }
 
