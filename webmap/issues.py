@@ -98,7 +98,8 @@ def _refused(exc):
 def create_issue():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
     try:
-        issue_id = workflow.create(issue_fields(_body(), photo), viewer.current().name)
+        issue_id = workflow.create(issue_fields(_body(), photo), viewer.current().name,
+                                   viewer.current().scope_params())
     except workflow.WorkflowError as exc:
         return _refused(exc)
     return jsonify(id=issue_id), 201
@@ -183,7 +184,7 @@ def create_meeting():
     try:
         meeting_id = meetings.create(fields, viewer.current().scope_params())
     except meetings.MeetingError as exc:
-        raise BadRequest(str(exc)) from None
+        return _refused(exc)
     return jsonify(id=meeting_id), 201
 
 
