@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from layers import hierarchy, issue_filter
-from webmap import extent, filters, viewer
+from webmap import extent, filters, validate, viewer
 
 bp = Blueprint("issuelist", __name__)
 
@@ -49,6 +49,7 @@ def _described(args, known):
 
 
 @bp.get("/issues")
+@validate.query(validate.IssueList)
 def index():
     where = extent.current()
     f = filters.issue_filter(area=where.area)
