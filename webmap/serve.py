@@ -31,7 +31,8 @@ def prepare(app):
 
         print("empty database: loading the sample subdistrict (示例数据)", flush=True)
         print(sample.load(eng, accounts_file=app.config["DEMO_ACCOUNTS_FILE"]), flush=True)
-        print(f"demo accounts kept in {app.config['DEMO_ACCOUNTS_FILE']}", flush=True)
+    elif app.config["DEMO_ACCOUNTS_FILE"].exists():
+        print(f"demo accounts (示例账号) and their passwords: {app.config['DEMO_ACCOUNTS_FILE']}", flush=True)
     return started
 
 
