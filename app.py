@@ -48,6 +48,7 @@ def create_app(test_config=None):
             DATABASE_URL=os.environ.get("DATABASE_URL"),
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
+            PUBLIC_LEDGER=os.environ.get("PUBLIC_LEDGER", "").lower() in ("1", "true", "yes"),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")

@@ -34,7 +34,7 @@ from layers import areas, compounds, db, exports, features, hierarchy, issues, v
 from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
 from webmap import api, extent, filters, modes, printmap, validate, viewer
-from webmap.auth import roles_required
+from webmap.auth import ledger_view, roles_required
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
@@ -124,6 +124,7 @@ def _ledger_rows(found, reporters):
 
 
 @bp.get("/issues.<any(xlsx, csv):fmt>")
+@ledger_view
 @validate.query(validate.IssueFilter)
 def issue_ledger(fmt):
     """The issues the list at /issues shows for the same query string (and so the same
@@ -276,6 +277,7 @@ def _issue_pages(pages, heading, sample, rows):
 
 
 @bp.get("/community/<int:community_id>.pdf")
+@ledger_view
 @validate.query(validate.Print)
 def community_report(community_id):
     """A community's figures, its 彩色图 and its open issues; never a reporter."""
