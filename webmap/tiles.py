@@ -159,7 +159,7 @@ def _etag(layers, z, x, y, box, options, style, shift):
 
 
 @bp.get("/<layer>/<z>/<x>/<y>.pbf")
-@validate.query(validate.Layer)
+@validate.query(validate.Tile)
 def tile(layer, z, x, y):
     layers = _layers(layer)
     z, x, y = _tile_numbers(z, x, y)

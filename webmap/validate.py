@@ -135,6 +135,10 @@ class Layer(Map):
     mode: optional(Text(20)) = None
 
 
+class Tile(Layer):
+    v: optional(Annotated[int, Field(ge=0)]) = None   # the page's refresh count: a new URL, a fresh tile
+
+
 class Lookup(Map):
     lon: Lon
     lat: Lat
