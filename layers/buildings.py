@@ -12,7 +12,7 @@ SHOWN_PHONE = "CASE WHEN current_setting('transaction_read_only') = 'off' THEN h
 BUILDINGS = f"""
     SELECT b.id, b.name, c.name AS compound, b.floors,
            (SELECT json_agg(json_build_object(
-                       'role', r.name_zh, 'unit', u.name,
+                       'role', r.name_zh, 'role_code', r.code, 'unit', u.name,
                        'name', CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END,
                        'phone', CASE WHEN {FULL} THEN {{phone}} END)
                      ORDER BY r.rank, u.id NULLS FIRST)

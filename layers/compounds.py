@@ -124,7 +124,7 @@ CARD = f"""
      WHERE c.id = :id"""
 
 CARD_HEADS = f"""
-    SELECT r.name_zh AS role, b.name AS building, u.name AS unit,
+    SELECT r.name_zh AS role, r.code AS role_code, b.name AS building, u.name AS unit,
            CASE WHEN {FULL} THEN h.name ELSE mask_name(h.name) END AS name,
            CASE WHEN {FULL} THEN {revealed('head', 'h.id', 'h.phone')} END AS phone
       FROM head h JOIN head_role r ON r.code = h.role

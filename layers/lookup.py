@@ -16,7 +16,7 @@ LOOKUP = f"""
            CASE WHEN {GRID_FULL} THEN {revealed('grid_leader', 'g.id', 'g.leader_phone')} END AS grid_leader_phone,
            c.id AS compound_id, c.name AS compound,
            (SELECT json_agg(json_build_object(
-                       'role', r.name_zh,
+                       'role', r.name_zh, 'role_code', r.code,
                        'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
                        'phone', CASE WHEN {COMPOUND_FULL} THEN {revealed('head', 'h.id', 'h.phone')} END) ORDER BY h.id)
               FROM head h JOIN head_role r ON r.code = h.role

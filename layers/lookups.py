@@ -12,10 +12,10 @@ def codes(table):
 
 
 def names(en=False):
-    """{list: {code: name}} for stages, categories and platforms, in English or Chinese."""
+    """{list: {code: name}} for stages, categories, platforms and 三长 roles, in English or Chinese."""
     column = "name_en" if en else "name_zh"
     return {table: {r["code"]: r["name"] for r in db.rows(f"SELECT code, {column} AS name FROM {table}")}
-            for table in ("stage", "category", "platform")}
+            for table in ("stage", "category", "platform", "head_role")}
 
 
 def choices():

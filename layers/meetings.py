@@ -1,32 +1,42 @@
 """Consultation meetings (协商活动) at venues, linked to the issues they discussed."""
 from layers import db
-from layers.scope import in_scope
+from layers.messages import Refusal
+from layers.scope import community_in_scope, in_scope
 
 KINDS = ("party_member", "resident_rep", "heads", "volunteer", "npc_deputy", "cppcc_member")
 
 
-class MeetingError(ValueError):
-    """The meeting was refused; the message says why (zh-CN)."""
+class MeetingError(Refusal, ValueError):
+    """The meeting was refused; ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, msgid, status=400, **params):
+        super().__init__(msgid, **params)
+        self.status = status
 
 
 def create(fields, scope):
-    """Record a meeting; the platform must be one the venue serves. Returns its id."""
+    """Record a meeting at a venue of the writer's area; the platform must be one the venue
+    serves, the issues must be in the area too. Returns its id."""
     with db.transaction() as conn:
         platforms = [r["platform"] for r in db.rows(
-            "SELECT platform FROM venue_platform WHERE venue_id = :v", {"v": fields["venue_id"]}, conn=conn)]
+            "SELECT vp.platform FROM venue_platform vp JOIN venue v ON v.id = vp.venue_id"
+            f" WHERE vp.venue_id = :v AND {community_in_scope('v.community_id')}",
+            {"v": fields["venue_id"], **scope}, conn=conn)]
         if not platforms:
-            raise MeetingError(f"没有这个协商议事场所：{fields['venue_id']}")
+            raise MeetingError("没有这个协商议事场所，或不在您的范围内：%(id)s", 404, id=fields["venue_id"])
         if fields["platform"] not in platforms:
-            raise MeetingError(f"该场所不承担“{fields['platform']}”平台（可选：{'、'.join(platforms)}）")
+            raise MeetingError("该场所不承担“%(platform)s”平台（可选：%(choices)s）",
+                               platform=fields["platform"], choices="、".join(platforms))
         unknown = set(fields["attendee_kinds"]) - set(KINDS)
         if unknown:
-            raise MeetingError(f"未知的参会人员类别：{'、'.join(sorted(unknown))}")
+            raise MeetingError("未知的参会人员类别：%(kinds)s", kinds="、".join(sorted(unknown)))
         issue_ids = fields.get("issue_ids") or []
         found = {r["id"] for r in db.rows(
             f"SELECT i.id FROM issue i WHERE i.id = ANY(CAST(:ids AS int[])) AND "
             f"{in_scope('i.community_id', 'i.grid_id')}", {"ids": issue_ids, **scope}, conn=conn)}
         if set(issue_ids) - found:
-            raise MeetingError(f"没有这些诉求，或不在您的范围内：{sorted(set(issue_ids) - found)}")
+            raise MeetingError("没有这些诉求，或不在您的范围内：%(ids)s", 404,
+                               ids=", ".join(map(str, sorted(set(issue_ids) - found))))
         meeting_id = db.scalar(
             "INSERT INTO meeting (venue_id, platform, held_on, title, attendee_count, attendee_kinds,"
             " minutes) VALUES (:venue_id, :platform, CAST(:held_on AS date), :title, :attendee_count,"
@@ -54,27 +64,29 @@ def recent(venue_id, limit=10):
 # may take up, and the recent meetings.
 PAGE_VENUES = f"""
     SELECT v.id, v.name, m.name AS community,
-           (SELECT json_agg(json_build_object('code', p.code, 'name', p.name_zh) ORDER BY p.code)
+           (SELECT json_agg(json_build_object('code', p.code, 'name', CASE WHEN :en THEN p.name_en ELSE p.name_zh END) ORDER BY p.code)
               FROM venue_platform vp JOIN platform p ON p.code = vp.platform
              WHERE vp.venue_id = v.id) AS platforms
       FROM venue v JOIN community m ON m.id = v.community_id
-     WHERE {in_scope("v.community_id", "v.community_id")} ORDER BY m.id, v.id"""
+     WHERE {community_in_scope("v.community_id")} ORDER BY m.id, v.id"""
 
 PAGE_OPEN_ISSUES = f"""
-    SELECT i.id, i.title, st.name_zh AS stage_name FROM issue i JOIN stage st ON st.code = i.stage
+    SELECT i.id, i.title, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name FROM issue i JOIN stage st ON st.code = i.stage
      WHERE st.is_open AND {in_scope("i.community_id", "i.grid_id")}
      ORDER BY i.reported_at DESC LIMIT 200"""
 
 PAGE_RECENT = f"""
     SELECT mt.id, to_char(mt.held_on, 'YYYY-MM-DD') AS held_on, mt.title, v.name AS venue,
-           p.name_zh AS platform, mt.attendee_count,
+           CASE WHEN :en THEN p.name_en ELSE p.name_zh END AS platform, mt.attendee_count,
            (SELECT count(*) FROM meeting_issue mi WHERE mi.meeting_id = mt.id) AS issues
       FROM meeting mt JOIN venue v ON v.id = mt.venue_id JOIN platform p ON p.code = mt.platform
-     WHERE {in_scope("v.community_id", "v.community_id")}
+     WHERE {community_in_scope("v.community_id")}
      ORDER BY mt.held_on DESC, mt.id DESC LIMIT 30"""
 
 
-def page(scope):
-    """{venues, issues, recent} of the /meetings page, within ``scope``."""
-    return {"venues": db.rows(PAGE_VENUES, scope), "issues": db.rows(PAGE_OPEN_ISSUES, scope),
-            "recent": db.rows(PAGE_RECENT, scope)}
+def page(scope, en=False):
+    """{venues, issues, recent} of the /meetings page, within ``scope`` (lists named in English
+    when ``en``)."""
+    params = {**scope, "en": en}
+    return {"venues": db.rows(PAGE_VENUES, params), "issues": db.rows(PAGE_OPEN_ISSUES, params),
+            "recent": db.rows(PAGE_RECENT, params)}

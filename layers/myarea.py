@@ -8,7 +8,7 @@ COMPOUNDS = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid, g.leader_name AS grid_leader,
            {revealed('grid_leader', 'g.id', 'g.leader_phone')} AS grid_leader_phone,
            ST_XMin(c.geom) AS minx, ST_YMin(c.geom) AS miny, ST_XMax(c.geom) AS maxx, ST_YMax(c.geom) AS maxy,
-           (SELECT json_agg(json_build_object('id', h.id, 'role', r.name_zh, 'name', h.name,
+           (SELECT json_agg(json_build_object('id', h.id, 'role', r.name_zh, 'role_code', r.code, 'name', h.name,
                                               'phone', {revealed('head', 'h.id', 'h.phone')}, 'building', b.name, 'unit', u.name)
                             ORDER BY r.rank, b.id NULLS FIRST, u.id NULLS FIRST)
               FROM head h JOIN head_role r ON r.code = h.role

@@ -13,14 +13,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from layers import db
+from layers.messages import Refusal
 
 ROLES = ("public", "grid_leader", "community_staff", "deputy", "official", "admin")
 AREA_ROLES = ("grid_leader", "community_staff", "deputy")   # useless without an area
 HASHER = PasswordHasher()
 
 
-class UserError(ValueError):
-    """A user command was refused; the message says why (zh-CN)."""
+class UserError(Refusal, ValueError):
+    """A user command was refused; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,22 @@ def _area(conn, part):
     names = [n.strip() for n in part.split("/")]
     found = db.rows(_TOP, {"n": names[0]}, conn=conn)
     if not found:
-        raise UserError(f"没有这个区、街道或社区：{names[0]}（网格请写成 社区/网格）"
-                        " (no such district, subdistrict or community)")
+        raise UserError("没有这个区、街道或社区：%(name)s（网格请写成 社区/网格）"
+                        " (no such district, subdistrict or community)", name=names[0])
     if len(found) > 1:
         levels = "、".join(LEVEL_ZH[r["level"]] for r in found)
-        raise UserError(f"“{names[0]}”同时是{levels}的名称，请写出上级，如 区/街道"
-                        " (ambiguous name: write its parent too)")
+        raise UserError("“%(name)s”同时是%(levels)s的名称，请写出上级，如 区/街道"
+                        " (ambiguous name: write its parent too)", name=names[0], levels=levels)
     level, place = found[0]["level"], found[0]["id"]
     for name in names[1:]:
         if level == LEVELS[-1]:
-            raise UserError(f"网格之下没有更小的范围：{part} (there is nothing below a grid)")
+            raise UserError("网格之下没有更小的范围：%(area)s (there is nothing below a grid)", area=part)
         child = LEVELS[LEVELS.index(level) + 1]
         row = db.rows(f"SELECT id FROM {child} WHERE {_PARENT[child]} = :p AND name = :n",
                       {"p": place, "n": name}, conn=conn)
         if not row:
-            raise UserError(f"没有这个{LEVEL_ZH[child]}：{part} (no such {child})")
+            raise UserError("没有这个%(level)s：%(area)s (no such %(kind)s)", level=LEVEL_ZH[child], area=part,
+                                kind=child)
         level, place = child, row[0]["id"]
     return level, place
 
@@ -87,17 +89,17 @@ def resolve_area(conn, area):
 def add(name, role, password, area=None, eng=None, conn=None):
     """Create a user (in the caller's transaction ``conn`` if given); returns its id."""
     if role not in ROLES:
-        raise UserError(f"未知角色：{role}（可选 {', '.join(ROLES)}）")
+        raise UserError("未知角色：%(role)s（可选 %(choices)s）", role=role, choices=", ".join(ROLES))
     if not name or not name.strip():
         raise UserError("用户名不能为空")
     if len(password) < 8:
         raise UserError("密码至少 8 位")
     with db.joined(conn, eng) as conn:
         if db.rows("SELECT 1 FROM app_user WHERE name = :n", {"n": name}, conn=conn):
-            raise UserError(f"用户已存在：{name}")
+            raise UserError("用户已存在：%(name)s", name=name)
         places = resolve_area(conn, area)
         if role in AREA_ROLES and not any(places.values()):
-            raise UserError(f"角色 {role} 需要 --area（区、街道、社区或网格）")
+            raise UserError("角色 %(role)s 需要 --area（区、街道、社区或网格）", role=role)
         user_id = db.scalar("INSERT INTO app_user (name, role, password_hash) VALUES (:n, :r, :h) "
                             "RETURNING id", {"n": name, "r": role, "h": HASHER.hash(password)}, conn=conn)
         for level, ids in places.items():
@@ -113,7 +115,7 @@ def disable(name, eng=None):
         user_id = db.scalar("UPDATE app_user SET disabled = true WHERE name = :n RETURNING id",
                             {"n": name}, conn=conn)
         if user_id is None:
-            raise UserError(f"没有这个用户：{name}")
+            raise UserError("没有这个用户：%(name)s", name=name)
         db.execute("DELETE FROM user_session WHERE user_id = :u", {"u": user_id}, conn=conn)
 
 
@@ -209,7 +211,7 @@ def add_api_key(name, area=None, whole=False, eng=None):
     key = secrets.token_urlsafe(32)
     with db.transaction(eng) as conn:
         if db.rows("SELECT 1 FROM api_key WHERE name = :n", {"n": name}, conn=conn):
-            raise UserError(f"API key 已存在：{name}")
+            raise UserError("API key 已存在：%(name)s", name=name)
         places = resolve_area(conn, area)
         key_id = db.scalar("INSERT INTO api_key (name, key_hash, whole) VALUES (:n, :h, :w) RETURNING id",
                            {"n": name, "h": _sha256(key), "w": whole}, conn=conn)
@@ -268,7 +270,7 @@ def disable_api_key(name, eng=None):
     with db.transaction(eng) as conn:
         if db.scalar("UPDATE api_key SET disabled = true WHERE name = :n RETURNING id", {"n": name},
                      conn=conn) is None:
-            raise UserError(f"没有这个 API key：{name}")
+            raise UserError("没有这个 API key：%(name)s", name=name)
 
 
 SESSION_IDLE = dt.timedelta(hours=2)

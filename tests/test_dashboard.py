@@ -8,7 +8,14 @@ import re
 import pytest
 
 from webmap.issuelist import PAGE_SIZE
-from tests.helpers import PHONE, rows, scalar
+from tests.helpers import PHONE, public_ledger_app, rows, scalar
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``): this module reads it as the public."""
+    yield from public_ledger_app(database)
+
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -175,7 +182,7 @@ def test_the_issue_list_filters(client, engine):
     total = int(re.search(r'data-total="(\d+)"', page).group(1))
     assert total == scalar(engine, "SELECT count(*) FROM issue WHERE community_id = :c AND category = 'road'",
                            c=community)
-    cells = re.findall(r"<tr data-id=\"\d+\">\s*<td>\d+</td>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
+    cells = re.findall(r"<tr data-id=\"\d+\">\s*<td>\d+</td>\s*<td[^>]*>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
                        page, re.S)
     assert cells and all(c == ("道路", name) for c in cells)
     assert "<li><b>汇丰社区</b></li>" in page and "类别：道路" in page

@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest
 from geo import hotspot
 from layers import hierarchy, hotspots
 from layers.issue_filter import choices
-from webmap import assets, basemaps, extent, filters, i18n
+from webmap import assets, basemaps, extent, filters, i18n, nav, validate
 
 bp = Blueprint("hotspots", __name__)
 
@@ -109,6 +109,7 @@ def _to_gcj02(collection):
 
 
 @bp.get("/api/hotspots.geojson")
+@validate.query(validate.Hotspots)
 def hotspots_geojson():
     collection = layer(Analysis())
     if request.args.get("crs") == "gcj02":
@@ -170,6 +171,7 @@ def _areas(where):
 
 
 @bp.get("/hotspots")
+@validate.query(validate.Hotspots)
 def page():
     analysis = Analysis()
     f, where = analysis.filter, analysis.extent
@@ -206,7 +208,6 @@ def page():
             "byOpen": _("未办结"), "byOverdue": _("已超期"), "none": _("无"), "loading": _("加载中…"),
             "error": _("加载失败"), "count": _("诉求"), "z": _("Gi* z 值"), "p": _("p 值"),
             "clusterIssues": _("聚集诉求"), "compound": _("楼院"), "list": _("查看诉求"),
-            "map": _("彩色动态图"), "dashboard": _("数据看板"),
         },
     }
     config = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
@@ -214,11 +215,13 @@ def page():
     root.header.add_child(folium.Element(
         f'<title>{escape(_("诉求热点分析"))} · {escape(where.name)}</title>'
         '<link rel="icon" href="data:,">'
+        '<link rel="stylesheet" href="/static/nav.css">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
         '<link rel="stylesheet" href="/static/hotspots.css">'
         '<script src="/static/mapkit.js"></script>'
         '<script src="/static/hotspots.js"></script>'
         f'<script>HotspotMap.configure({config});</script>'))
+    root.html.add_child(folium.Element(nav.html()), index=0)
     m.add_child(_Start())
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

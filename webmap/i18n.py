@@ -3,6 +3,7 @@
 Messages are written in Chinese in the code; ``translations/en`` holds the English."""
 from flask import request
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -18,6 +19,24 @@ def remember_choice(response):
     if lang in LANGUAGES:
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+def refusal(exc):
+    """A refusal raised from layers/ (layers.messages.Refusal) in this request's language."""
+    from layers import lookups
+
+    stages = lookups.names(en=english())["stage"]
+    params = {k: stages.get(v, v) if k in ("stage", "to", "next") else v for k, v in exc.params.items()}
+    return _(exc.msgid, **params)
+
+
+def english():
+    """Whether this request is answered in English."""
+    return str(get_locale()) == "en"
+
+
+def satisfaction_names():
+    return {"satisfied": _("满意"), "mostly_satisfied": _("基本满意"), "unsatisfied": _("不满意")}
 
 
 def html_lang():

@@ -14,13 +14,14 @@ from jinja2 import Template
 from flask import Blueprint, Response, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster, Realtime
 from markupsafe import escape
 
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, nav, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -140,6 +141,18 @@ def build_map(mode, as_of):
     return m, {"sample": whole["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name()}
 
 
+def plurals():
+    """Counts with their unit as the page script writes them: (one, many) forms per key, with
+    ``{n}`` for the number (English says "1 unit", "3 units"; Chinese "3 个单元")."""
+    forms = {
+        "units": lambda n: ngettext("%(n)s 个单元", "%(n)s 个单元", n, n="{n}"),
+        "floors": lambda n: ngettext("%(n)s 层", "%(n)s 层", n, n="{n}"),
+        "issues": lambda n: ngettext("%(n)s 件", "%(n)s 件", n, n="{n}"),
+        "overdueDays": lambda n: ngettext("超期 %(n)s 天", "超期 %(n)s 天", n, n="{n}"),
+    }
+    return {key: [form(1), form(2)] for key, form in forms.items()}
+
+
 def page_config(m, mode, as_of, built):
     return {
         "map": m.get_name(),
@@ -154,6 +167,7 @@ def page_config(m, mode, as_of, built):
         "gcj02": basemaps.is_gcj02(current_app.config["BASEMAP"]),
         "stageColors": STAGE_COLORS,
         "names": lookups.names(en=str(get_locale()) == "en"),
+        "plurals": plurals(),
         "user": _user_config(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
@@ -161,20 +175,26 @@ def page_config(m, mode, as_of, built):
             "today": _("今天"), "community": _("社区"), "grid": _("网格"), "gridLeader": _("网格长"),
             "heads": _("三长"), "openIssues": _("未办结诉求"), "none": _("无"),
             "outside": _("该位置不在中心路街道范围内"), "youAreIn": _("您所在位置"),
-            "compound": _("楼院"), "building": _("楼栋"), "units": _("单元"), "floors": _("层"),
+            "compound": _("楼院"), "building": _("楼栋"), "colon": _("："), "listSep": _("、"),
+            **i18n.satisfaction_names(),
             "orgs": _("自治组织"), "households": _("户数"), "loading": _("加载中…"),
-            "error": _("加载失败"), "count": _("件"), "reportedOn": _("收集日期"),
+            "error": _("加载失败"), "reportedOn": _("收集日期"),
             "category": _("类别"), "stage": _("阶段"), "notTopic": _("（尚未确定议题）"),
-            "mode": _("着色模式"), "replay": _("历史回放"), "login": _("登录"), "logout": _("退出"),
-            "myArea": _("我的范围"), "roster": _("电子底册"), "overdue": _("超期"), "days": _("天"),
+            "mode": _("着色模式"), "replay": _("历史回放"),
+            "myArea": _("我的范围"),
             "newIssue": _("记录诉求"), "channel": _("收集渠道"), "issueTitle": _("标题"),
             "description": _("描述"), "reporter": _("反映人"), "phone": _("电话"), "photo": _("照片"),
             "submit": _("提交"), "recorded": _("已登记诉求"), "meetingId": _("协商活动编号"),
             "result": _("办理结果"), "satisfaction": _("群众评价"), "note": _("备注"),
             "endIssue": _("不予受理"), "reason": _("理由"), "claim": _("认领"), "claimed": _("已认领"),
-            "nowAt": _("当前阶段："), "meetings": _("协商活动"), "language": "English" if str(get_locale()) != "en" else "中文",
+            "nowAt": _("当前阶段："),
             "venues": _("协商议事场所"), "stations": _("人大代表联络站"), "area": _("区域"),
             "drillDown": _("下一级…"),
+            "gridNote": _("相邻网格颜色不同；颜色本身不表示状态"), "legendMore": _("其他符号"),
+            "legendIssues": _("未办结诉求（按阶段）"), "legendOverdue": _("已超期（红圈）"),
+            "legendCluster": _("多件诉求（数字为件数，点击展开）"), "legendPlaces": _("场所"),
+            "venue": _("协商议事场所"), "legendBuildings": _("楼栋（放大后显示）"), "legendLines": _("边界"),
+            "legendSubdistrict": _("街道边界"), "legendMine": _("我的范围（蓝色粗边）"),
             "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
         },
     }
@@ -200,6 +220,7 @@ def _user_config():
 
 
 @bp.get("/")
+@validate.query(validate.MapPage)
 def index():
     mode = api.mode_param()
     as_of = api.as_of_param()
@@ -209,6 +230,7 @@ def index():
     root.header.add_child(folium.Element(
         f'<title>{escape(_("中心路街道 彩色动态图"))}</title>'
         '<link rel="icon" href="data:,">'
+        '<link rel="stylesheet" href="/static/nav.css">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
         '<script src="/static/mapkit.js"></script>'
         '<script src="/static/gridmap.js"></script>'
@@ -222,6 +244,7 @@ def index():
         f'<link rel="stylesheet" href="{assets.vendor_url(assets.LOCAL[css])}">'
         for css in ("awesome_markers_css", "awesome_markers_font_css"))))
     root.html.add_child(folium.Element("".join(f'<script src="{src}"></script>' for src in scripts)))
+    root.html.add_child(folium.Element(nav.html()), index=0)
     m.add_child(_Start(built["layers"]))  # last child: runs after every layer and control exists
     html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
     return Response(html, mimetype="text/html")

@@ -48,8 +48,8 @@ def style(mode, as_of=None, bbox=None):
         return {"colors": [SLA_COLORS[k] for k in range(4)]}, legend
     if mode == "grid":
         colors = GRID_COLORS[:min(len(GRID_COLORS), compounds.grid_color_count())]
-        legend = [{"color": c, "label": _("网格（相邻网格颜色不同）") if i == 0 else ""}
-                  for i, c in enumerate(colors)]
+        # The colors only tell neighbouring grids apart: each swatch names its group.
+        legend = [{"color": c, "label": _("网格组 %(n)s", n=i + 1)} for i, c in enumerate(colors)]
         return {"colors": colors}, legend
     if mode == "governance":
         labels = {(True, True): _("三长齐全，有自治组织"), (True, False): _("三长齐全，无自治组织"),

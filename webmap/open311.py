@@ -19,8 +19,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
-from layers import open311, users, workflow
-from webmap import issues
+from layers import open311, scope, users, workflow
+from webmap import i18n, issues
 from webmap.auth import csrf
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -185,9 +185,9 @@ def create_request(fmt):
         "reporter_name": _reporter_name(form),
         "reporter_phone": COUNTRY_CODE.sub("", (form.get("phone") or "").strip())})
     try:
-        issue_id = workflow.create(fields, f"open311:{key_name}")
+        issue_id = workflow.create(fields, f"open311:{key_name}", scope.EVERYWHERE)
     except workflow.WorkflowError as exc:
-        abort(exc.status, description=str(exc))
+        abort(exc.status, description=i18n.refusal(exc))
     notice = _("已收到，社区将在 %(days)s 天内决定是否立为议题", days=open311.reply_days())
     return _json(json.dumps([{"service_request_id": str(issue_id), "service_notice": notice,
                               "account_id": None}], ensure_ascii=False), status=201)

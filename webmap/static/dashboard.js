@@ -115,17 +115,46 @@
     document.documentElement.setAttribute("data-dashboard", "ready");
   }
 
+  function load() {
+    return fetch("/api/dashboard.json" + window.location.search, {cache: "no-cache"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+  }
+
+  function showError() {
+    if (document.querySelector(".charts > .error")) return;
+    var p = document.createElement("p");
+    p.className = "error";
+    p.textContent = S.error;
+    document.querySelector(".charts").prepend(p);
+  }
+
+  // Data only, every REFRESH seconds: the figures are taken from the page as the server renders
+  // it now, the charts redrawn from the JSON; nothing else moves.
+  var REFRESHED = [".headline", ".stages", ".drill", ".updated"];
+  function refresh() {
+    Promise.all([fetch(window.location.href, {cache: "no-cache"}).then(function (r) {
+      if (!r.ok) throw new Error(r.status); return r.text(); }), load()])
+      .then(function (got) {
+        var fresh = new DOMParser().parseFromString(got[0], "text/html");
+        REFRESHED.forEach(function (selector) {
+          var now = document.querySelector(selector), next = fresh.querySelector(selector);
+          if (now && next) now.innerHTML = next.innerHTML;
+        });
+        charts.forEach(function (c) { c.dispose(); });
+        charts = [];
+        render(got[1]);
+        var error = document.querySelector(".charts > .error");
+        if (error) error.remove();
+        document.documentElement.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(showError);
+  }
+
   function start() {
-    fetch("/api/dashboard.json" + window.location.search, {cache: "no-cache"})
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(render)
-      .catch(function () {
-        var p = document.createElement("p");
-        p.className = "error";
-        p.textContent = S.error;
-        document.querySelector(".charts").prepend(p);
-      });
+    load().then(render).catch(showError);
     window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+    var every = +document.body.getAttribute("data-refresh");
+    if (every > 0) setInterval(refresh, every * 1000);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -4,6 +4,11 @@ var GridMap = (function () {
   "use strict";
   var cfg = null, map = null, legendBox = null, buildings = null, tiles = null, layers = null;
   var S = function (key) { return cfg.strings[key] || key; };
+  // Names of lookup codes in the page's language (the server's own text is Chinese).
+  function named(list, code, fallback) { return (cfg.names[list] || {})[code] || fallback || code; }
+  function role(h) { return named("head_role", h.role_code, h.role); }
+  // A count with its unit, e.g. "3 个单元" / "3 units" (the server sends the forms per language).
+  function count(key, n) { var forms = cfg.plurals[key]; return (n === 1 ? forms[0] : forms[1]).replace("{n}", n); }
 
   var esc = MapKit.esc;
 
@@ -35,7 +40,7 @@ var GridMap = (function () {
   function compoundFeature(feature, layer) {
     var p = feature.properties;
     layer.options.className = "compound compound-" + p.id;
-    layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + p.open_issues + S("count") : ""), {sticky: true});
+    layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + count("issues", p.open_issues) : ""), {sticky: true});
     layer.on("click", function (e) {
       L.DomEvent.stopPropagation(e);
       if (!Workflow.takeClick(e.latlng)) openCompound(p.id, e.latlng);
@@ -61,19 +66,22 @@ var GridMap = (function () {
         "<p>" + esc(c.community) + " · " + esc(c.grid || "") + "</p>" +
         "<p><b>" + esc(S("gridLeader")) + "</b> " + person({name: c.grid_leader, phone: c.grid_leader_phone}) + "</p>" +
         "<p><b>" + esc(S("heads")) + "</b></p><ul>" +
-        list(c.heads, function (h) { return "<li>" + esc(h.role) + " " + person(h) + "</li>"; }) + "</ul>" +
-        (c.orgs ? "<p><b>" + esc(S("orgs")) + "</b> " + c.orgs.map(esc).join("、") + "</p>" : "") +
+        list(c.heads, function (h) { return "<li>" + esc(role(h)) + " " + person(h) + "</li>"; }) + "</ul>" +
+        (c.orgs ? "<p><b>" + esc(S("orgs")) + "</b> " + c.orgs.map(esc).join(S("listSep")) + "</p>" : "") +
         "<p><b>" + esc(S("openIssues")) + "</b> (" + c.open_issues.length + ")</p><ul class='issues'>" +
         list(c.open_issues, function (i) {
           return "<li><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
-            esc(i.stage_name) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
+            esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
         }) + "</ul></div>";
       popup.setContent(html);
     }).catch(function () { popup.setContent(esc(S("error"))); });
   }
 
+  var OVERDUE = "#b91c1c";  // the ring of an overdue issue
+
   function issueMarker(feature, latlng) {
-    return L.circleMarker(latlng, {radius: 7, color: "#ffffff", weight: 1.5,
+    var late = feature.properties.sla === 3;
+    return L.circleMarker(latlng, {radius: 7, color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 1.5,
       fillColor: cfg.stageColors[feature.properties.stage] || "#999", fillOpacity: 0.95});
   }
 
@@ -83,9 +91,9 @@ var GridMap = (function () {
   function issueCard(p) {
     var card = L.DomUtil.create("div", "card");
     card.innerHTML = "<h4>" + esc(p.title || S("notTopic")) + "</h4>" +
-      "<p>" + esc(S("stage")) + "：" + esc(p.stage_name || cfg.names.stage[p.stage] || p.stage) + "</p>" +
-      "<p>" + esc(S("category")) + "：" + esc(p.category_name || cfg.names.category[p.category] || p.category) + "</p>" +
-      "<p>" + esc(S("reportedOn")) + "：" + esc(p.reported_on) + "</p><div class='gm-actions-slot'></div>";
+      "<p>" + esc(S("stage")) + S("colon") + esc(named("stage", p.stage, p.stage_name)) + "</p>" +
+      "<p>" + esc(S("category")) + S("colon") + esc(named("category", p.category, p.category_name)) + "</p>" +
+      "<p>" + esc(S("reportedOn")) + S("colon") + esc(p.reported_on) + "</p><div class='gm-actions-slot'></div>";
     return card;
   }
 
@@ -113,7 +121,7 @@ var GridMap = (function () {
     fetchLayer("venues", {}, function (data) {
       L.geoJSON(data, {pointToLayer: function (f, latlng) {
         var p = f.properties, look = cfg.platformIcons[p.platforms[0]] || ["blue", "users"];
-        var lines = [p.name, p.community, p.platforms.map(function (c) { return cfg.names.platform[c] || c; }).join("、"),
+        var lines = [p.name, p.community, p.platforms.map(function (c) { return cfg.names.platform[c] || c; }).join(S("listSep")),
                      S("meetingCount").replace("{n}", p.meetings)]
           .concat((p.recent || []).map(function (r) { return r[0] + " " + r[1]; }));
         return marker(latlng, look[0], look[1], p, lines);
@@ -154,11 +162,53 @@ var GridMap = (function () {
       .then(function (body) { if (body.legend) showLegend(body.legend); });
   }
 
+  // The legend: the compound fills of the mode (from the layer), then every other symbol on
+  // the map, folded on a phone.
+  var legendFills = null, legendKey = null;
+
   function showLegend(entries) {
-    if (!legendBox) return;
-    legendBox.innerHTML = "<h4>" + esc(cfg.modes[cfg.mode]) + "</h4>" + entries.map(function (e) {
+    var key = JSON.stringify(entries);
+    if (!legendBox || key === legendKey) return;
+    legendKey = key;
+    legendFills.innerHTML = "<h4>" + esc(cfg.modes[cfg.mode]) + "</h4>" + entries.map(function (e) {
       return "<div class='legend-row'><i style='background:" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
-    }).join("");
+    }).join("") + (cfg.mode === "grid" ? "<p class='legend-note'>" + esc(S("gridNote")) + "</p>" : "");
+  }
+
+  function symbol(html, label, kind) {
+    return "<div class='legend-sym' data-symbol='" + esc(kind) + "'>" + html + "<span>" + esc(label) + "</span></div>";
+  }
+
+  function pin(color, icon) {
+    return "<b class='legend-pin' style='background:" + esc(PIN_COLORS[color] || color) + "'><i class='fa fa-" + esc(icon) + "'></i></b>";
+  }
+
+  // awesome-markers' pin colors (leaflet.awesome-markers.css sprites), for the legend's pins.
+  var PIN_COLORS = {red: "#d63e2a", green: "#72b026", purple: "#d252b9", blue: "#38aadd"};
+
+  function symbols() {
+    var dot = function (fill, ring) {
+      return "<b class='legend-dot' style='background:" + esc(fill) + ";border-color:" + esc(ring || "#fff") + "'></b>";
+    };
+    var line = function (style) { return "<b class='legend-line' style='" + esc(style) + "'></b>"; };
+    var html = "<h5>" + esc(S("legendIssues")) + "</h5>" + Object.keys(cfg.stageColors).map(function (code) {
+      return symbol(dot(cfg.stageColors[code]), named("stage", code), "stage-" + code);
+    }).join("") +
+      symbol(dot("#f3f4f6", OVERDUE), S("legendOverdue"), "overdue") +
+      symbol("<b class='legend-cluster'>5</b>", S("legendCluster"), "cluster") +
+      "<h5>" + esc(S("legendPlaces")) + "</h5>" +
+      Object.keys(cfg.platformIcons).map(function (code) {
+        var look = cfg.platformIcons[code];
+        return symbol(pin(look[0], look[1]), S("venue") + " · " + named("platform", code), "venue-" + code);
+      }).join("") +
+      symbol(pin("red", "star"), S("stations"), "station") +
+      symbol("<b class='legend-building'></b>", S("legendBuildings"), "building") +
+      "<h5>" + esc(S("legendLines")) + "</h5>" +
+      symbol(line("border-top:3px solid #7c2d12"), S("legendSubdistrict"), "subdistrict") +
+      symbol(line("border-top:2px dashed #b45309"), S("community"), "community") +
+      symbol(line("border-top:2px dotted #2563eb"), S("grid"), "grid") +
+      (cfg.user && cfg.user.hasArea ? symbol(line("border-top:3px solid #1d4ed8"), S("legendMine"), "mine") : "");
+    return html;
   }
 
   function control(position, className, build) { MapKit.control(map, position, className, build); }
@@ -183,25 +233,10 @@ var GridMap = (function () {
       div.innerHTML =
         "<label>" + esc(S("mode")) + " <select class='gm-mode'>" + modeOptions + "</select></label>" +
         "<label>" + esc(S("replay")) + " <input type='date' class='gm-asof' value='" + esc(cfg.asOf || "") + "'" +
-        " max='" + localDate() + "'></label>" +
-        "<a href='#' class='gm-lang'>" + esc(S("language")) + "</a>" + userLinks();
+        " max='" + localDate() + "'></label>";
       div.querySelector(".gm-mode").addEventListener("change", function (e) { reloadWith("mode", e.target.value); });
       div.querySelector(".gm-asof").addEventListener("change", function (e) { reloadWith("as_of", e.target.value); });
-      div.querySelector(".gm-lang").addEventListener("click", function (e) {
-        e.preventDefault();
-        reloadWith("lang", cfg.lang === "en" ? "zh_CN" : "en");
-      });
     });
-  }
-
-  function userLinks() {
-    var u = cfg.user;
-    if (!u) return " · <a href='/login'>" + esc(S("login")) + "</a>";
-    return "<form method='post' action='/logout' class='gm-user'>" + esc(u.name) +
-      " · <a href='/roster'>" + esc(S("roster")) + "</a>" +
-      (u.canEditRoster ? " · <a href='/meetings'>" + esc(S("meetings")) + "</a>" : "") +
-      " <input type='hidden' name='csrf_token' value='" + esc(u.csrf) + "'>" +
-      "<button type='submit'>" + esc(S("logout")) + "</button></form>";
   }
 
   // "My area": the user's compounds with their 三长 (tap to call) and open issues, most overdue first.
@@ -216,12 +251,12 @@ var GridMap = (function () {
         body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
           list(a.issues, function (i) {
             return "<li class='sla-" + i.sla + "'><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
-              esc(i.stage_name) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
-              (i.sla === 3 ? " · " + esc(S("overdue")) + " " + esc(i.days_over) + esc(S("days")) : "") + "</small></li>";
+              esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
+              (i.sla === 3 ? " · " + esc(count("overdueDays", i.days_over)) : "") + "</small></li>";
           }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
           list(a.compounds, function (c) {
             return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
-              (c.heads || []).map(function (h) { return "<br><small>" + esc(h.role) + " " + person(h) + "</small>"; }).join("") + "</li>";
+              (c.heads || []).map(function (h) { return "<br><small>" + esc(role(h)) + " " + person(h) + "</small>"; }).join("") + "</li>";
           }) + "</ul>";
         Array.prototype.forEach.call(body.querySelectorAll(".gm-compounds li[data-id]"), function (li) {
           li.querySelector("a").addEventListener("click", function (e) {
@@ -289,7 +324,15 @@ var GridMap = (function () {
   }
 
   function addLegend() {
-    control("bottomright", "gm-legend", function (div) { legendBox = div; div.innerHTML = esc(S("loading")); });
+    control("bottomright", "gm-legend", function (div) {
+      legendBox = div;
+      div.innerHTML = "<div class='legend-fills'>" + esc(S("loading")) + "</div>" +
+        "<details class='legend-symbols'><summary>" + esc(S("legendMore")) + "</summary>" + symbols() + "</details>";
+      legendFills = div.querySelector(".legend-fills");
+      // Open on a tall (wall) screen; folded elsewhere, where it would cover the map and the
+      // layer control.
+      if (window.innerHeight >= 1000) div.querySelector("details").open = true;
+    });
   }
 
   function addBadge() {
@@ -338,8 +381,8 @@ var GridMap = (function () {
         else html = "<div class='card lookup'><h4>" + esc(S("youAreIn")) + "</h4>" +
           "<p>" + esc(b.community) + " · " + esc(b.grid || "") + (b.compound ? " · " + esc(b.compound) : "") + "</p>" +
           "<p><b>" + esc(S("gridLeader")) + "</b> " + person({name: b.grid_leader, phone: b.grid_leader_phone}) + "</p>" +
-          (b.heads ? "<ul>" + b.heads.map(function (h) { return "<li>" + esc(h.role) + " " + person(h) + "</li>"; }).join("") + "</ul>" : "") +
-          "<p>" + esc(S("openIssues")) + "：" + esc(b.compound ? b.compound_open_issues : b.grid_open_issues) + "</p></div>";
+          (b.heads ? "<ul>" + b.heads.map(function (h) { return "<li>" + esc(role(h)) + " " + person(h) + "</li>"; }).join("") + "</ul>" : "") +
+          "<p>" + esc(S("openIssues")) + S("colon") + esc(b.compound ? b.compound_open_issues : b.grid_open_issues) + "</p></div>";
         L.popup().setLatLng(latlng).setContent(html).openOn(map);
       });
   }
@@ -359,8 +402,8 @@ var GridMap = (function () {
         onEachFeature: function (f, layer) {
           var p = f.properties;
           layer.bindPopup("<div class='card'><h4>" + esc(p.compound) + " " + esc(p.name) + "</h4>" +
-            "<p>" + esc(p.floors) + esc(S("floors")) + " · " + esc(p.units) + esc(S("units")) + "</p><ul>" +
-            list(p.heads, function (h) { return "<li>" + esc(h.role) + (h.unit ? "（" + esc(h.unit) + "）" : "") + " " + person(h) + "</li>"; }) +
+            "<p>" + esc(count("floors", p.floors)) + " · " + esc(count("units", p.units)) + "</p><ul>" +
+            list(p.heads, function (h) { return "<li>" + esc(role(h)) + (h.unit ? " (" + esc(h.unit) + ")" : "") + " " + person(h) + "</li>"; }) +
             "</ul></div>");
           layer.on("click", function (e) { L.DomEvent.stopPropagation(e); });
         }
@@ -386,6 +429,15 @@ var GridMap = (function () {
       });
   }
 
+  // A wall screen may cycle through the color modes: ?rotate=N moves to the next every N s.
+  function rotateModes() {
+    var every = +new URLSearchParams(window.location.search).get("rotate");
+    if (!(every > 0)) return;
+    var keys = Object.keys(cfg.modes);
+    setTimeout(function () { reloadWith("mode", keys[(keys.indexOf(cfg.mode) + 1) % keys.length]); },
+               Math.max(10, every) * 1000);
+  }
+
   function start(layerControl) {
     layers = layerControl;
     map = window[cfg.map];
@@ -402,6 +454,7 @@ var GridMap = (function () {
     Workflow.start(cfg, map);
     openLinkedIssue();
     if (cfg.tiled) startTiles(); else addVenues();
+    rotateModes();
     document.documentElement.setAttribute("data-gridmap", "ready");
   }
 

@@ -39,8 +39,6 @@ var HotspotMap = (function () {
         "<div class='hs-buttons'><button type='submit'>" + esc(S("apply")) + "</button> " +
         "<a href='/hotspots" + (f.area ? "?area=" + encodeURIComponent(f.area) : "") + "'>" + esc(S("reset")) + "</a></div>" +
         "<p class='hs-summary'>" + esc(S("loading")) + "</p>" +
-        "<p class='hs-links'><a href='/'>" + esc(S("map")) + "</a> · <a href='/dashboard" +
-          (f.area ? "?area=" + encodeURIComponent(f.area) : "") + "'>" + esc(S("dashboard")) + "</a></p>" +
         "</form>";
       // Unset filters stay out of the URL, so a shared link says only what was chosen; a new
       // area gets the cell size that suits it.
@@ -138,9 +136,9 @@ var HotspotMap = (function () {
   }
 
   function summarize(s, clusters) {
-    document.querySelector(".hs-summary").textContent = s.area + "\n" +
+    document.querySelector(".hs-summary").innerHTML = "<span class='data'>" + esc(s.area) + "</span>\n" + esc(
       s.issues + " " + S("issues") + " · " + s.cells + " " + S("cells") + "\n" +
-      S("hot") + " " + s.hot + " · " + S("cold") + " " + s.cold + " · " + S("clusters") + " " + clusters;
+      S("hot") + " " + s.hot + " · " + S("cold") + " " + s.cold + " · " + S("clusters") + " " + clusters);
   }
 
   function start() {
@@ -159,7 +157,7 @@ var HotspotMap = (function () {
         summarize(data.summary, data.clusters.features.length);
         document.documentElement.setAttribute("data-hotspots", "ready");
       })
-      .catch(function (e) { document.querySelector(".hs-summary").textContent = S("error") + "：" + e.message; });
+      .catch(function (e) { document.querySelector(".hs-summary").textContent = S("error") + ": " + e.message; });
   }
 
   return {configure: function (c) { cfg = c; }, start: start};

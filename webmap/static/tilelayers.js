@@ -9,7 +9,8 @@ var TileLayers = (function () {
   // upstream's fix (not yet released) calls stop() instead.
   if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = L.DomEvent.stop;
 
-  var POINTS_ZOOM = 16;   // below it the issues layer holds cells with counts (layers/tiles.py)
+  var POINTS_ZOOM = 16;
+  var CLUSTER = "#64748b", OVERDUE = "#b91c1c";  // as .marker-cluster in gridmap.css   // below it the issues layer holds cells with counts (layers/tiles.py)
   var HEAT = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
 
   function tileUrl(layers, params) {
@@ -44,8 +45,10 @@ var TileLayers = (function () {
   function issueStyle(cfg) {
     return function (p, zoom) {
       if (p.count !== undefined) {
-        return {radius: cellRadius(p.count, zoom), color: "#ffffff", weight: 2, fill: true,
-                fillColor: 2 * p.overdue > p.count ? "#dc2626" : "#f97316", fillOpacity: 0.75};
+        // Neutral, as the clusters of the GeoJSON map: a red ring when most of them are overdue.
+        var late = 2 * p.overdue > p.count;
+        return {radius: cellRadius(p.count, zoom), color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 2, fill: true,
+                fillColor: CLUSTER, fillOpacity: 0.8};
       }
       return {radius: 7, color: "#ffffff", weight: 1.5, fill: true,   // as GridMap.issueMarker
               fillColor: cfg.stageColors[p.stage] || "#999", fillOpacity: 0.95};

@@ -68,7 +68,7 @@ var Workflow = (function () {
     var recent = issue.recent_meetings || [];
     if (!recent.length) return "<label>" + esc(S("meetingId")) + " <input name='meeting_id' type='number' required></label>";
     return "<label>" + esc(S("meetingId")) + " <select name='meeting_id' required>" + recent.map(function (m) {
-      return "<option value='" + esc(m.id) + "'>" + esc(m.held_on) + " " + esc(m.title) + "（" + esc(m.venue) + "）</option>";
+      return "<option value='" + esc(m.id) + "'>" + esc(m.held_on) + " " + esc(m.title) + " (" + esc(m.venue) + ")</option>";
     }).join("") + "</select></label>";
   }
 
@@ -76,8 +76,9 @@ var Workflow = (function () {
     if (next === "consult") return meetingField(issue);
     if (next === "publish") return "<label>" + esc(S("result")) + " <textarea name='result' rows='2' required></textarea></label>";
     if (next === "feedback") return "<label>" + esc(S("satisfaction")) + " <select name='satisfaction'>" +
-      "<option value='satisfied'>满意</option><option value='mostly_satisfied'>基本满意</option>" +
-      "<option value='unsatisfied'>不满意</option></select></label>";
+      ["satisfied", "mostly_satisfied", "unsatisfied"].map(function (code) {
+        return "<option value='" + code + "'>" + esc(S(code)) + "</option>";
+      }).join("") + "</select></label>";
     return "";
   }
 
@@ -90,7 +91,7 @@ var Workflow = (function () {
       var open = ORDER.indexOf(i.stage) >= 0 && i.stage !== "closed";
       var html = "<div class='gm-actions' data-issue='" + esc(i.id) + "' data-version='" + esc(i.version) + "'>" +
         "<p>" + esc(i.description) + "</p>" +
-        (i.reporter_name ? "<p>" + esc(S("reporter")) + "：" + esc(i.reporter_name) + " " + esc(i.reporter_phone || "") + "</p>" : "");
+        (i.reporter_name ? "<p>" + esc(S("reporter")) + S("colon") + esc(i.reporter_name) + " " + esc(i.reporter_phone || "") + "</p>" : "");
       if (open && ADVANCERS.indexOf(cfg.user.role) >= 0) {
         html += "<form class='gm-step'>" + stepFields(next, i) +
           "<label>" + esc(S("note")) + " <input name='note'></label>" +
@@ -134,7 +135,7 @@ var Workflow = (function () {
   function addRecordButton() {
     if (RECORDERS.indexOf(cfg.user.role) < 0) return;
     MapKit.control(map, "topleft", "gm-record-control", function (div) {
-      div.innerHTML = "<button type='button'>＋ " + esc(S("newIssue")) + "</button>";
+      div.innerHTML = "<button type='button'>+ " + esc(S("newIssue")) + "</button>";
       div.querySelector("button").addEventListener("click", function () {
         recording = true;
         L.DomUtil.addClass(map.getContainer(), "gm-recording");
