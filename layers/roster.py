@@ -50,6 +50,12 @@ def contact(head_id, scope, conn=None):
     return dict(rows[0])
 
 
+def role_names(en=False):
+    """The name of each 三长 role by its code, in English when ``en``."""
+    return {r["code"]: r["name_en"] if en else r["name_zh"]
+            for r in db.rows("SELECT code, name_zh, name_en FROM head_role")}
+
+
 def compound_roster(compound_id, scope):
     """The 三长 of a compound in the viewer's area: the serving ones, and those retired today
     (so a retirement can still be undone after the page is reloaded)."""
@@ -174,7 +180,7 @@ def _shown(column):
 EVENTS = f"""
     SELECT e.id, to_char(e.at, 'YYYY-MM-DD HH24:MI') AS at, e.actor, e.action,
            {_shown("e.before")} AS before, {_shown("e.after")} AS after,
-           e.head_id, h.name AS head, r.name_zh AS role_name
+           e.head_id, h.name AS head, h.role, r.name_zh AS role_name
       FROM head_event e JOIN head h ON h.id = e.head_id
       JOIN head_role r ON r.code = h.role
       JOIN compound c ON c.id = h.compound_id

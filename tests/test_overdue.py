@@ -5,7 +5,13 @@ import re
 
 import pytest
 
-from tests.helpers import add_user, login, q
+from tests.helpers import add_user, login, public_ledger_app, q
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``), to see it as the public too."""
+    yield from public_ledger_app(database)
 
 
 def _row(html, issue_id):
@@ -62,4 +68,4 @@ def test_each_row_links_to_the_issue_on_the_map(client, late):
 
 def test_english_plurals(client, late):
     html = client.get("/issues?overdue=1&lang=en").get_data(as_text=True)
-    assert "3 days overdue" in _row(html, late["three"]) and "Due today" in _row(html, late["today"])
+    assert "overdue 3 days" in _row(html, late["three"]) and "Due today" in _row(html, late["today"])

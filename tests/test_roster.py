@@ -98,7 +98,7 @@ def test_history_pages_read_as_before_and_after(staff, engine, staff_area):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "r_staff" in html and "卸任" in html and "修改" in html and "新增" in html
-    assert "<del>试任人</del> → <ins>改名人</ins>" in html
+    assert '<del class="data">试任人</del> → <ins class="data">改名人</ins>' in html
     assert '"name"' not in html and "{&#34;" not in html, "no raw JSON on the page"
     # newest first
     assert html.index(">卸任<") < html.index(">修改<") < html.index(">新增<")

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import add_user, browser_login, q
+from tests.test_desk_browser import CJK, visible_text_outside_data
 
 SHOTS = Path("/tmp/dev/shots-roster")
 SIZES = {"desk": (1400, 900), "phone": (390, 844)}
@@ -102,4 +103,20 @@ def test_roster_save_error_retire_undo_history(page, engine, compound, size):
     page.wait_for_selector("table.history tr.event")
     _no_overflow(page)
     _shot(page, f"{size}-compound-history")
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_english_roster_and_history_show_no_chinese_outside_data(page, compound, size):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+    browser_login(page, "rb_staff", next_path=f"/roster?compound={compound}&lang=en")
+    page.wait_for_selector("table.heads tr[data-id]")
+    for path in (f"/roster?compound={compound}&lang=en", f"/roster/compounds/{compound}/history?lang=en"):
+        page.goto(page.base + path)
+        page.wait_for_load_state("networkidle")
+        _no_overflow(page)
+        text = visible_text_outside_data(page)
+        assert [text[max(0, m.start() - 20):m.end() + 20] for m in CJK.finditer(text)] == [], path
+    _shot(page, f"{size}-history-en")
     assert page.problems == []

@@ -5,12 +5,13 @@ what; both read the append-only ``head_event`` trail within the viewer's area. T
 page itself and the contact edits live in ``webmap.area``.
 """
 from flask import Blueprint, jsonify, render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
 from layers import myarea, roster
-from webmap import viewer
-from webmap.area import EDITORS, _actor, _body, _version
+from webmap import validate, viewer
+from webmap.area import EDITORS, _actor
 from webmap.auth import roles_required
 
 bp = Blueprint("roster", __name__)
@@ -35,8 +36,8 @@ def too_late(_exc):
 @bp.post("/api/contacts/<int:head_id>/unretire")
 @roles_required(*EDITORS)
 def unretire_contact(head_id):
-    body = _body()
-    return jsonify(roster.unretire(head_id, _version(body), viewer.current().scope_params(), _actor()))
+    version = validate.body(validate.Versioned).version
+    return jsonify(roster.unretire(head_id, version, viewer.current().scope_params(), _actor()))
 
 
 def _labels():
@@ -48,10 +49,11 @@ def _labels():
     return fields, actions
 
 
-def _page(title, events, back, show_head):
+def _page(title, names, events, back, show_head):
     fields, actions = _labels()
-    return render_template("roster_history.html", title=title, events=events, back=back,
-                           show_head=show_head, fields=fields, actions=actions)
+    return render_template("roster_history.html", title=title, names=names, events=events, back=back,
+                           show_head=show_head, fields=fields, actions=actions,
+                           roles=roster.role_names(str(get_locale()) == "en"))
 
 
 @bp.get("/roster/contacts/<int:head_id>/history")
@@ -63,8 +65,9 @@ def contact_history_page(head_id):
         events = roster.history(head_id, scope)
     except roster.NotFound:
         raise NotFound(_("没有这个联系人，或不在您的范围内")) from None
-    title = _("%(name)s（%(role)s）的变更记录", name=head["name"], role=head["role_name"])
-    return _page(title, events, head["compound_id"], False)
+    role = roster.role_names(str(get_locale()) == "en")[head["role"]]
+    title = _("%(name)s（%(role)s）的变更记录", name=head["name"], role=role)
+    return _page(title, head["name"], events, head["compound_id"], False)
 
 
 @bp.get("/roster/compounds/<int:compound_id>/history")
@@ -75,4 +78,4 @@ def compound_history_page(compound_id):
     if compound is None:
         raise NotFound(_("没有这个楼院，或不在您的范围内"))
     title = _("%(name)s 三长的变更记录", name=compound["name"])
-    return _page(title, roster.compound_history(compound_id, scope), compound_id, True)
+    return _page(title, compound["name"], roster.compound_history(compound_id, scope), compound_id, True)

@@ -158,7 +158,9 @@ class Print(Query):
 
 
 class MapPage(AreaOnly, Print):
-    pass
+    issue: optional(int) = None     # open at this issue (the issue list's link)
+    wall: optional(int) = None      # the wall-screen layout
+    rotate: optional(int) = None    # a wall screen moves to the next mode every N s
 
 
 class Search(Query):
