@@ -9,10 +9,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-from layers import db
+from layers import db, faults
 
 ROLES = ("public", "grid_leader", "community_staff", "deputy", "official", "admin")
 AREA_ROLES = ("grid_leader", "community_staff", "deputy")   # useless without an area
@@ -153,16 +154,16 @@ def close_session(token):
     db.execute("DELETE FROM user_session WHERE token_hash = :t", {"t": _sha256(token)})
 
 
+LIVE_SESSION = """token_hash = :t
+           AND last_seen_at > now() - make_interval(secs => :idle)
+           AND created_at > now() - make_interval(secs => :absolute)"""
+TOUCH_SESSION = f"UPDATE user_session SET last_seen_at = now() WHERE {LIVE_SESSION} RETURNING user_id"
+PEEK_SESSION = f"SELECT user_id FROM user_session WHERE {LIVE_SESSION}"
 # The account with its area. ``community_ids`` holds the communities named directly and every
 # community of its subdistricts and districts, so the scope stays one predicate in SQL
 # (layers/scope.py); subdistrict_ids and district_ids are the areas as named.
 SESSION_ACCOUNT = """
-    WITH s AS (
-        UPDATE user_session SET last_seen_at = now()
-         WHERE token_hash = :t
-           AND last_seen_at > now() - make_interval(secs => :idle)
-           AND created_at > now() - make_interval(secs => :absolute)
-        RETURNING user_id),
+    WITH s AS ({session}),
     u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
     a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
     SELECT u.id, u.name, u.role,
@@ -181,8 +182,14 @@ SESSION_ACCOUNT = """
 def account_for_session(token, idle, absolute):
     """The account behind a live session token (touching it), or None when the session is
     unknown, idle for longer than ``idle`` or older than ``absolute`` (timedeltas)."""
-    rows = db.rows(SESSION_ACCOUNT, {"t": _sha256(token), "idle": idle.total_seconds(),
-                                     "absolute": absolute.total_seconds()})
+    params = {"t": _sha256(token), "idle": idle.total_seconds(), "absolute": absolute.total_seconds()}
+    try:
+        rows = db.rows(SESSION_ACCOUNT.format(session=TOUCH_SESSION), params)
+    except sa.exc.DBAPIError as exc:
+        if not faults.writes_refused(exc):
+            raise
+        # A read-only or full database: the signed-in still read, and the idle clock waits.
+        rows = db.rows(SESSION_ACCOUNT.format(session=PEEK_SESSION), params)
     if not rows:
         return None
     r = rows[0]
