@@ -24,6 +24,7 @@ statuses = collections.Counter()
 records = {}        # idempotency key → issue id, for every record answered 200/201
 replays = []        # (key, first id, id the retry got)
 advances = []       # (issue id, to) for every advance answered 200
+double_advances = []  # an advance and its retry both answered 200
 pool = []          # issue ids recorded in this run, in the grid every signed-in role works in
 
 
@@ -36,7 +37,8 @@ def count(response=None, **_):
 @events.quitting.add_listener
 def write_outcome(**_):
     with open(os.environ["LOAD_OUT"], "w") as out:
-        json.dump({"statuses": statuses, "records": records, "replays": replays, "advances": advances}, out)
+        json.dump({"statuses": statuses, "records": records, "replays": replays, "advances": advances,
+                   "double_advances": double_advances}, out)
 
 
 def point():
@@ -125,10 +127,14 @@ class SignedIn(HttpUser):
             body["result"] = "已处理"
         elif to == "feedback":
             body["satisfaction"] = "satisfied"
+        applied = False
         for attempt in ("advance stage", "advance stage (retry)")[:1 + (random.random() < RETRY_SHARE)]:
             with self.client.post(f"/api/issues/{issue_id}/advance", json=body, name=attempt,
                                   headers={"X-CSRFToken": self.csrf}, catch_response=True) as r:
                 if r.status_code == 200:
+                    if applied:   # the same request, with the same version, moved it again
+                        double_advances.append((issue_id, to))
+                    applied = True
                     advances.append((issue_id, to))
                 if r.status_code in (200, 409):   # 409: another role moved it first (or the retry is stale)
                     r.success()
