@@ -13,6 +13,8 @@ import re
 import uuid
 
 from locust import HttpUser, between, events, task
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 PLAN = json.load(open(os.environ["LOAD_PLAN"]))
 CSRF = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
@@ -26,6 +28,24 @@ replays = []        # (key, first id, id the retry got)
 advances = []       # (issue id, to) for every advance answered 200
 double_advances = []  # an advance and its retry both answered 200
 pool = []          # issue ids recorded in this run, in the grid every signed-in role works in
+resent = collections.Counter()   # requests sent again after the connection dropped
+
+
+class BrowserRetry(Retry):
+    """What a browser does when a kept-alive connection turns out closed (the server's
+    keep-alive ended as the request left): send the request once more on a new connection.
+    Safe for every method here: records carry idempotency keys, advances their version."""
+
+    def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        if error is not None:
+            resent[type(error).__name__] += 1
+        return super().increment(method, url, response, error, *args, **kwargs)
+
+
+def browser_like(user):
+    adapter = HTTPAdapter(max_retries=BrowserRetry(total=1, connect=1, read=1, status=0, other=0,
+                                                   allowed_methods=None, raise_on_status=False))
+    user.client.mount("http://", adapter)
 
 
 @events.request.add_listener
@@ -38,7 +58,7 @@ def count(response=None, **_):
 def write_outcome(**_):
     with open(os.environ["LOAD_OUT"], "w") as out:
         json.dump({"statuses": statuses, "records": records, "replays": replays, "advances": advances,
-                   "double_advances": double_advances}, out)
+                   "double_advances": double_advances, "resent": resent}, out)
 
 
 def point():
@@ -52,6 +72,7 @@ class Reader(HttpUser):
     etags = {}
 
     def on_start(self):
+        browser_like(self)
         self.etags = {}
 
     def poll(self, layer):
@@ -88,6 +109,7 @@ class SignedIn(HttpUser):
     account = None
 
     def on_start(self):
+        browser_like(self)
         name = PLAN["accounts"][self.account]
         token = CSRF.search(self.client.get("/login", name="sign in").text).group(1)
         self.client.post("/login", data={"name": name, "password": PLAN["password"], "csrf_token": token},
@@ -188,6 +210,9 @@ class Open311Client(HttpUser):
     """A mini program posting residents' reports with an API key."""
     weight = 1
     wait_time = between(1.0, 3.0)
+
+    def on_start(self):
+        browser_like(self)
 
     @task
     def report(self):
