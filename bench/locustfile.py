@@ -23,6 +23,7 @@ NEXT = {"reported": "topic", "topic": "notice", "notice": "consult", "consult": 
         "implement": "publish", "publish": "feedback", "feedback": "closed"}
 
 statuses = collections.Counter()
+failed = collections.Counter()     # kind → requests that failed
 records = {}        # idempotency key → issue id, for every record answered 200/201
 replays = []        # (key, first id, id the retry got)
 advances = []       # (issue id, to) for every advance answered 200
@@ -49,16 +50,19 @@ def browser_like(user):
 
 
 @events.request.add_listener
-def count(response=None, **_):
+def count(response=None, exception=None, name=None, **_):
+    """Over the whole run, ramp-up included (Locust's own table starts when all users are in)."""
     if response is not None and getattr(response, "status_code", None) is not None:
         statuses[response.status_code] += 1
+    if exception is not None:
+        failed[name] += 1
 
 
 @events.quitting.add_listener
 def write_outcome(**_):
     with open(os.environ["LOAD_OUT"], "w") as out:
         json.dump({"statuses": statuses, "records": records, "replays": replays, "advances": advances,
-                   "double_advances": double_advances, "resent": resent}, out)
+                   "double_advances": double_advances, "resent": resent, "failed": failed}, out)
 
 
 def point():
