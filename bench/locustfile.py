@@ -73,7 +73,6 @@ class Reader(HttpUser):
     """Someone with the map open: it polls the compounds layer, taps, pans."""
     weight = 5
     wait_time = between(0.5, 2.0)
-    etags = {}
 
     def on_start(self):
         browser_like(self)
