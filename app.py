@@ -33,6 +33,7 @@ def create_app(test_config=None):
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
             DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
+            FORWARDED_PROXIES=int(os.environ.get("FORWARDED_PROXIES", "0")),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -48,11 +49,12 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, notice, ogc, open311, openapi, printmap,
-                        search, tiles)
+                        search, security, tiles)
 
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
                       openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp):

@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest
 from geo import hotspot
 from layers import hierarchy, hotspots
 from layers.issue_filter import choices
-from webmap import assets, basemaps, extent, filters, i18n
+from webmap import assets, basemaps, extent, filters, i18n, security
 
 bp = Blueprint("hotspots", __name__)
 
@@ -220,5 +220,4 @@ def page():
         '<script src="/static/hotspots.js"></script>'
         f'<script>HotspotMap.configure({config});</script>'))
     m.add_child(_Start())
-    html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
-    return Response(html, mimetype="text/html")
+    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")

@@ -20,7 +20,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, security, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -223,5 +223,4 @@ def index():
         for css in ("awesome_markers_css", "awesome_markers_font_css"))))
     root.html.add_child(folium.Element("".join(f'<script src="{src}"></script>' for src in scripts)))
     m.add_child(_Start(built["layers"]))  # last child: runs after every layer and control exists
-    html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
-    return Response(html, mimetype="text/html")
+    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")

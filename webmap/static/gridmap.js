@@ -42,6 +42,13 @@ var GridMap = (function () {
     });
   }
 
+  // Markup (escaped) as an element, its data colors painted.
+  function element(html) {
+    var div = L.DomUtil.create("div");
+    div.innerHTML = html;
+    return MapKit.paint(div);
+  }
+
   function list(items, render) {
     if (!items || !items.length) return "<li class='muted'>" + esc(S("none")) + "</li>";
     return items.map(render).join("");
@@ -65,10 +72,10 @@ var GridMap = (function () {
         (c.orgs ? "<p><b>" + esc(S("orgs")) + "</b> " + c.orgs.map(esc).join("、") + "</p>" : "") +
         "<p><b>" + esc(S("openIssues")) + "</b> (" + c.open_issues.length + ")</p><ul class='issues'>" +
         list(c.open_issues, function (i) {
-          return "<li><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+          return "<li><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
             esc(i.stage_name) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
         }) + "</ul></div>";
-      popup.setContent(html);
+      popup.setContent(element(html));
     }).catch(function () { popup.setContent(esc(S("error"))); });
   }
 
@@ -157,8 +164,9 @@ var GridMap = (function () {
   function showLegend(entries) {
     if (!legendBox) return;
     legendBox.innerHTML = "<h4>" + esc(cfg.modes[cfg.mode]) + "</h4>" + entries.map(function (e) {
-      return "<div class='legend-row'><i style='background:" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
+      return "<div class='legend-row'><i data-color='" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
     }).join("");
+    MapKit.paint(legendBox);
   }
 
   function control(position, className, build) { MapKit.control(map, position, className, build); }
@@ -215,7 +223,7 @@ var GridMap = (function () {
       fetch("/api/my-area").then(function (r) { return r.json(); }).then(function (a) {
         body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
           list(a.issues, function (i) {
-            return "<li class='sla-" + i.sla + "'><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+            return "<li class='sla-" + i.sla + "'><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
               esc(i.stage_name) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
               (i.sla === 3 ? " · " + esc(S("overdue")) + " " + esc(i.days_over) + esc(S("days")) : "") + "</small></li>";
           }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
@@ -223,6 +231,7 @@ var GridMap = (function () {
             return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
               (c.heads || []).map(function (h) { return "<br><small>" + esc(h.role) + " " + person(h) + "</small>"; }).join("") + "</li>";
           }) + "</ul>";
+        MapKit.paint(body);
         Array.prototype.forEach.call(body.querySelectorAll(".gm-compounds li[data-id]"), function (li) {
           li.querySelector("a").addEventListener("click", function (e) {
             e.preventDefault();
