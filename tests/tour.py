@@ -62,8 +62,21 @@ def idle(page):
     assert page.evaluate("typeof window.__xss") == "undefined", f"injected script ran on {page.url}"
 
 
-def visit(page, path, ready=None):
+def leave(page):
+    """Stop the page's polling timers and the map's movements (which fetch on moveend), and
+    wait for what is in flight, so that leaving the page aborts nothing."""
+    if page.url.startswith(page.base):
+        page.evaluate("""() => {
+            for (let i = setTimeout(() => {}, 0); i > 0; i--) { clearTimeout(i); clearInterval(i); }
+            const el = document.querySelector('.folium-map');
+            if (el && window[el.id]) { window[el.id].stop(); window[el.id].off('moveend'); }
+        }""")
+        page.wait_for_timeout(100)
     settle(page)
+
+
+def visit(page, path, ready=None):
+    leave(page)
     page.goto(page.base + path)
     if ready:
         wait_for(page, ready)

@@ -17,7 +17,6 @@ import re
 import secrets
 
 from flask import current_app, g, request
-from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -67,8 +66,15 @@ def _shared():
     return endpoint in SHARED
 
 
+def _signed_in():
+    # Only a user the request already loaded: an answer that never asked who is looking
+    # cannot depend on it, and asking here would hit the database after the view is done.
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
 def _private(response):
-    return not _shared() and (response.mimetype == "text/html" or current_user.is_authenticated)
+    return not _shared() and (response.mimetype == "text/html" or _signed_in())
 
 
 def headers(response):
