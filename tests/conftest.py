@@ -1,8 +1,10 @@
 """Fixtures: one throwaway PostGIS cluster for the whole run (started with the same code as
 `make run`), a template database migrated and loaded with the sample subdistrict, and a
 fresh copy of it for every test module that asks for one."""
+import functools
 import shutil
 import tempfile
+import time
 import uuid
 
 import psycopg2
@@ -122,6 +124,22 @@ def browser():
         chromium.close()
 
 
+def _wait_for_function(page, expression, arg=None, timeout=None, polling=None):
+    """``page.wait_for_function`` that works under the app's CSP: Playwright's own polls with
+    eval inside the page, which a policy without 'unsafe-eval' refuses; this polls through
+    ``page.evaluate`` (DevTools), and returns the truthy value."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + (30_000 if timeout is None else timeout) / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"wait_for_function: not true after {timeout} ms: {expression}")
+        page.wait_for_timeout(polling if isinstance(polling, (int, float)) else 50)
+
+
 class PageProblems(list):
     """Failed requests, console errors and page errors seen by a page."""
 
@@ -148,5 +166,6 @@ def page(browser, live_server):
     pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     pg.problems = problems
     pg.base = live_server
+    pg.wait_for_function = functools.partial(_wait_for_function, pg)
     yield pg
     context.close()

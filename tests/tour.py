@@ -45,16 +45,6 @@ def settle(page, timeout=8):
     raise AssertionError(f"requests still in flight: {page.inflight}")
 
 
-def wait_for(page, expression, timeout=20_000):
-    """Wait until ``expression`` is true in the page. (Playwright's wait_for_function polls
-    with eval inside the page, which the CSP forbids; evaluate goes through DevTools.)"""
-    for _ in range(timeout // 100):
-        if page.evaluate(expression):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"not true after {timeout} ms on {page.url}: {expression}")
-
-
 def idle(page):
     """Let the page settle (its fetches answered), then check nothing injected ran."""
     page.wait_for_load_state("networkidle")
@@ -79,7 +69,7 @@ def visit(page, path, ready=None):
     leave(page)
     page.goto(page.base + path)
     if ready:
-        wait_for(page, ready)
+        page.wait_for_function(ready, timeout=20_000)
     idle(page)
     page.visited.append(path)
 
@@ -96,8 +86,19 @@ def compound_cards(page, places):
         page.evaluate("([id, lat, lon]) => GridMap.openCompound(id, L.latLng(lat, lon))", [id, lat, lon])
         page.wait_for_selector(f".leaflet-popup .card[data-compound='{id}']", timeout=8_000)
         idle(page)
+    tooltips(page)
+
+
+def tooltips(page):
+    """Open every tooltip the map binds: a feature's own, and a layer group's on each member
+    (folium's GeoJsonTooltip is bound to the group)."""
     page.evaluate(f"""() => {MAP}.eachLayer(l => {{
-        if (l.feature && l.getTooltip && l.getTooltip()) {{ l.openTooltip(); l.closeTooltip(); }} }})""")
+        if (!l.getTooltip || !l.getTooltip()) return;
+        if (l.feature) {{ l.openTooltip(); l.closeTooltip(); }}
+        else if (l.eachLayer) l.eachLayer(c => {{ if (c.feature && c.getBounds) {{
+            const at = {{latlng: c.getBounds().getCenter()}};
+            c.fire('mouseover', at, true); c.fire('mouseout', at, true); }} }});
+    }})""")
     idle(page)
 
 
@@ -112,13 +113,13 @@ def lookups(page, places):
 def issue_popups(page, issue_ids, actions):
     """Open each issue's marker popup; ``actions``: the viewer may act on it (its step form)."""
     for issue_id in issue_ids:
-        wait_for(page, f"""(() => {{ let found = null, group = null;
+        page.wait_for_function(f"""(() => {{ let found = null, group = null;
             {MAP}.eachLayer(l => {{ if (l.zoomToShowLayer) l.getLayers().forEach(x => {{
                 if (x.feature && x.feature.properties.id === {issue_id}) {{ found = x; group = l; }} }}); }});
             if (!found) return false;
             group.zoomToShowLayer(found, () => found.openPopup());
             return true; }})()""", timeout=15_000)
-        wait_for(page, "document.querySelector('.leaflet-popup .card h4') !== null", timeout=8_000)
+        page.wait_for_function("document.querySelector('.leaflet-popup .card h4') !== null", timeout=8_000)
         if actions:
             page.wait_for_selector(f".gm-actions[data-issue='{issue_id}']", timeout=8_000)
         idle(page)

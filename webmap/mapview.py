@@ -63,8 +63,10 @@ def add_areas(m, shift, show_grids=False):
             class_name="community-label", icon_size=(120, 20), icon_anchor=(60, 10),
             html=f"<span>{_text(row.name)}</span>")).add_to(layer)
     layer.add_to(m)
-    grids = areas.read(areas.grids())
-    folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=show_grids,
+    grids = areas.read(areas.grids())[["id", "name", "community", "geom"]]
+    for column in ("name", "community"):  # folium's GeoJsonTooltip writes them into innerHTML as they are
+        grids[column] = grids[column].map(_text)
+    folium.GeoJson(shift(grids), name=_("网格"), show=show_grids,
                    style_function=lambda f: {"color": "#2563eb", "weight": 1.5, "fill": False,
                                              "dashArray": "2 4"},
                    tooltip=folium.GeoJsonTooltip(["community", "name"], labels=False)).add_to(m)
