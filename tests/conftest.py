@@ -127,16 +127,22 @@ def browser():
 def _wait_for_function(page, expression, arg=None, timeout=None, polling=None):
     """``page.wait_for_function`` that works under the app's CSP: Playwright's own polls with
     eval inside the page, which a policy without 'unsafe-eval' refuses; this polls through
-    ``page.evaluate`` (DevTools), and returns the truthy value."""
+    ``page.evaluate`` (DevTools), and returns the truthy value. Like Playwright's, it outlives
+    navigations: an evaluation that fails while a page loads is tried again."""
+    from playwright.sync_api import Error
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     deadline = time.monotonic() + (30_000 if timeout is None else timeout) / 1000
     while True:
-        value = page.evaluate(expression, arg)
+        try:
+            value, failure = page.evaluate(expression, arg), None
+        except Error as exc:
+            value, failure = None, exc
         if value:
             return value
         if time.monotonic() > deadline:
-            raise PlaywrightTimeout(f"wait_for_function: not true after {timeout} ms: {expression}")
+            raise PlaywrightTimeout(f"wait_for_function: not true after {timeout} ms: {expression}"
+                                    + (f" (last error: {failure})" if failure else ""))
         page.wait_for_timeout(polling if isinstance(polling, (int, float)) else 50)
 
 

@@ -17,7 +17,6 @@ import re
 import secrets
 
 from flask import current_app, g, request
-from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webmap import basemaps
@@ -116,5 +115,4 @@ def init_app(app):
     forwarded = int(app.config.get("FORWARDED_PROXIES") or 0)
     if forwarded:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=forwarded, x_proto=forwarded, x_host=forwarded)
-    app.jinja_env.globals["csp_nonce"] = lambda: Markup(nonce())
     app.after_request(headers)
