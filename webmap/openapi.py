@@ -148,10 +148,13 @@ PATHS = {
     "/api/issues": {"post": {
         "summary": "Record an issue (grid leader, community staff, deputy, admin)", "tags": ["issues"],
         "security": SESSION_CSRF,
+        "parameters": ["idempotency_key"],
         "requestBody": _body("IssueCreate", ("multipart/form-data", "IssueCreateMultipart"),
                              ("application/x-www-form-urlencoded", "IssueCreate")),
-        "responses": {"201": _json("Created", "Recorded"), "400": "BadRequest", "401": "Unauthorized",
-                      "403": "Forbidden"}}},
+        "responses": {"201": _json("Created", "Recorded"),
+                      "200": _json("Created", "Already recorded under this idempotency key"),
+                      "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+                      "422": "KeyReused"}}},
     "/api/issues/{issue_id}": {"get": {
         "summary": "An issue with its reporter and history, inside the viewer's area", "tags": ["issues"],
         "security": SESSION, "parameters": [_path("issue_id")],
@@ -291,12 +294,14 @@ PATHS = {
                           "400": "Open311Error", "404": "Open311Error"}},
         "post": {
             "summary": "Open311: report an issue (API key)", "tags": ["open311"],
-            "security": [{"open311_api_key": []}], "parameters": ["fmt", "lang"],
+            "security": [{"open311_api_key": []}], "parameters": ["fmt", "lang", "idempotency_key"],
             "requestBody": {"required": True, "content": {
                 "application/x-www-form-urlencoded": {"schema": "Open311Create"},
                 "multipart/form-data": {"schema": "Open311Create"}}},
             "responses": {"201": _json("Open311Created", "Recorded, stage reported"),
-                          "400": "Open311Error", "403": "Open311Error", "404": "Open311Error"}}},
+                          "200": _json("Open311Created", "Already recorded under this idempotency key"),
+                          "400": "Open311Error", "403": "Open311Error", "404": "Open311Error",
+                          "422": "Open311Error"}}},
     "/open311/v2/requests/{service_request_id}.{fmt}": {"get": {
         "summary": "Open311: one service request", "tags": ["open311"],
         "parameters": [_path("service_request_id"), "fmt", "lang"],
@@ -310,6 +315,7 @@ RESPONSES = {
     "Forbidden": _json("Error", "The role may not do this"),
     "NotFound": _json("Error", "Unknown, or outside the viewer's area"),
     "Conflict": _json("Error", "Stale version, or a move the workflow does not allow"),
+    "KeyReused": _json("Error", "The idempotency key was already used for a different request"),
     "Open311Error": _json("Open311Error", "Open311 error list; the HTTP status is its code"),
 }
 

@@ -10,6 +10,10 @@ def nullable(kind, description):
     return {"type": kind, "nullable": True, "description": description}
 
 
+IDEMPOTENCY_FIELD = {"type": "string", "maxLength": 200,
+                     "description": "The Idempotency-Key header's key, for a form that cannot set headers."}
+
+
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"],
               "properties": {"error": string("Why the request was refused, in the user's language "
@@ -31,6 +35,7 @@ SCHEMAS = {
             "compound_id": {"type": "integer"},
             "reporter_name": string("Personal data: stored apart, shown only inside the area."),
             "reporter_phone": string("Mobile (11 digits) or landline such as 0371-12345678."),
+            "idempotency_key": IDEMPOTENCY_FIELD,
         }},
     "IssueCreateMultipart": {
         "allOf": ["IssueCreate", {"type": "object", "properties": {
@@ -151,6 +156,7 @@ SCHEMAS = {
             "email": string("Accepted and not stored."),
             "media_url": string("Refused: photos by URL are not supported (400)."),
             "address_string": string("Not enough on its own: lat/long are required (no geocoding)."),
+            "idempotency_key": IDEMPOTENCY_FIELD,
         }},
     "Open311Created": {"type": "array", "items": {"type": "object", "properties": {
         "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
@@ -183,4 +189,9 @@ PARAMETERS = {
     **{f"filter_{name}": ("query", {"name": name, "schema": {"type": "string", "format": "date"} if kind == "date"
                                     else {"type": kind}, "description": text})
        for name, (kind, text) in ISSUE_FILTERS.items()},
+    "idempotency_key": ("header", {"name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 200},
+                                   "description": "A key the client makes once per request (a UUID) and "
+                                                  "sends again on a retry: the issue is stored once, and the "
+                                                  "retry answers 200 with the same id. The same key with "
+                                                  "another request is a 422."}),
 }

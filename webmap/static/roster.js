@@ -5,8 +5,6 @@
   "use strict";
   var token = document.querySelector("meta[name=csrf-token]").content;
   var table = document.querySelector("table.heads");
-  var pick = document.getElementById("pick");
-  if (pick) pick.compound.addEventListener("change", function () { pick.submit(); });
   if (!table) return;
   var text = function (key) { return table.getAttribute("data-" + key + "-text"); };
 
