@@ -33,6 +33,7 @@ def create_app(test_config=None):
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
             DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
+            PATROL_MAX_DISTANCE_M=float(os.environ.get("PATROL_MAX_DISTANCE_M", "200")),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -48,7 +49,7 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
-                        search, tiles)
+                        patrols, search, tiles)
     from webmap import access_log, limits
 
     i18n.init_app(app)
@@ -57,7 +58,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, patrols.bp):
         app.register_blueprint(blueprint)
     limits.init_app(app)
     access_log.init_app(app)

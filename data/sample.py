@@ -18,6 +18,7 @@ from shapely.geometry import MultiPoint, Point, Polygon, box
 from tqdm import tqdm
 
 from data import sample_names as names
+from data import sample_patrols
 from data.sample_cases import CASES
 from layers.dashboard import FIGURES_SQL
 from layers import search, state, users
@@ -515,6 +516,7 @@ def load(eng, progress=True, accounts_file=None):
             build_deputies(conn, rng, people, venues)
             specs = build_issues(conn, rng, people, compounds)
             build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
+            sample_patrols.build_patrols(conn)
         accounts = create_demo_accounts(conn, accounts_file)
         search.refresh(conn)
         conn.execute(sa.text("ANALYZE"))  # fresh statistics for the planner right away
