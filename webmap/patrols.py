@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import BadRequest, NotFound
 
 from layers import patrols
@@ -145,3 +146,20 @@ def patrol_photo(patrol_id):
     if found is None:
         raise NotFound(_("没有照片"))
     return Response(found[1], mimetype=found[0])
+
+
+def strings():
+    """The patrol form's text (webmap/static/patrol.js), in the page's language."""
+    return {
+        "title": _("巡查打卡"), "locating": _("正在获取位置…"), "gpsAt": _("已定位（精度 %(n)s 米）", n="{n}"),
+        "denied": _("无法获取位置（已拒绝或不可用）：请在地图上点选位置，将标记为手动定位"),
+        "pickOnMap": _("在地图上点选位置"), "tapMap": _("请点击地图上您所在的位置"), "cancel": _("取消"),
+        "manualAt": _("手动定位："), "note": _("备注"), "photo": _("照片（可选）"),
+        "nothingFound": _("未发现问题"), "issues": _("本次登记的诉求："),
+        "recordIssue": _("记录诉求（关联本次巡查）"), "submit": _("打卡"), "close": _("关闭"),
+        "waitGps": _("正在获取位置，请稍候；或在地图上点选位置"), "queued": _("已保存，待联网后同步"),
+        "recorded": _("已打卡"), "flagged": _("手动定位"), "error": _("提交失败，请重试"),
+        "lastPatrol": _("上次巡查："), "never": _("从未巡查"),
+        "daysAgoOne": ngettext("%(n)s 天前", "%(n)s 天前", 1, n="{n}"),
+        "daysAgo": ngettext("%(n)s 天前", "%(n)s 天前", 2, n="{n}"),
+    }
