@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
-from layers import open311, users, workflow
+from layers import open311, scope, users, workflow
 from webmap import i18n, issues
 from webmap.auth import csrf
 
@@ -185,7 +185,7 @@ def create_request(fmt):
         "reporter_name": _reporter_name(form),
         "reporter_phone": COUNTRY_CODE.sub("", (form.get("phone") or "").strip())})
     try:
-        issue_id = workflow.create(fields, f"open311:{key_name}")
+        issue_id = workflow.create(fields, f"open311:{key_name}", scope.EVERYWHERE)
     except workflow.WorkflowError as exc:
         abort(exc.status, description=i18n.refusal(exc))
     notice = _("已收到，社区将在 %(days)s 天内决定是否立为议题", days=open311.reply_days())

@@ -1,19 +1,22 @@
 """Patrols (巡查打卡) over HTTP: record a visit to a compound, list a compound's visits, and a
-visit's photo. Requests are checked here (400 naming the field, in the user's language); the
-area and the distance are checked in layers/patrols.py, in SQL."""
+visit's photo. Requests are checked at the edge (webmap.validate: 400 naming the field, in the
+user's language); the area and the distance are checked in layers/patrols.py, in SQL."""
 import datetime as dt
 import json
 import re
 
+from typing import Annotated
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from pydantic import BeforeValidator, Field
 from werkzeug.exceptions import BadRequest, NotFound
 
 from layers import patrols
-from webmap import basemaps, i18n, viewer
+from webmap import basemaps, i18n, validate, viewer
 from webmap.auth import roles_required
-from webmap.issues import _body, clean_photo
+from webmap.issues import clean_photo
 
 bp = Blueprint("patrols", __name__, url_prefix="/api")
 
@@ -25,84 +28,64 @@ MAX_AGE = dt.timedelta(days=7)
 KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
 
 
-def _bool(body, name):
-    value = body.get(name, False)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false", "off", "no", ""):
-        return value.lower() in ("1", "true", "on", "yes")
-    raise BadRequest(_("参数 %(name)s 应为 true 或 false：%(value)s", name=name, value=value))
+def _ids(value):
+    """issue_ids as a list: a JSON list, or a form field "12,15" (or a JSON list as text)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
+        return [v.strip() for v in text.split(",") if v.strip()]
+    return [] if value is None else value
 
 
-def _float(body, name, low, high):
-    value = body.get(name)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadRequest(_("参数 %(name)s 不是数字：%(value)s", name=name, value=value)) from None
-    if not low <= number <= high:
-        raise BadRequest(_("参数 %(name)s 超出范围：%(value)s", name=name, value=value))
-    return number
+class NewPatrol(validate.Body):
+    compound_id: validate.Id
+    lon: validate.optional(validate.Lon) = None
+    lat: validate.optional(validate.Lat) = None
+    crs: validate.optional(validate.Crs) = None
+    placed_manually: validate.optional(bool) = None
+    nothing_found: validate.optional(bool) = None
+    issue_ids: Annotated[list[validate.Id], BeforeValidator(_ids), Field(max_length=100)] = []
+    note: validate.optional(validate.Text(2000)) = None
+    visited_at: validate.optional(dt.datetime) = None
+    idempotency_key: validate.optional(validate.Text(200)) = None
 
 
-def _int(value, name):
-    if isinstance(value, bool):
-        raise BadRequest(_("%(name)s 应为整数", name=name))
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(_("%(name)s 应为整数", name=name)) from None
+class Patrols(validate.Query):
+    compound: validate.Id
 
 
-def _issue_ids(body):
-    value = body.get("issue_ids")
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):   # a form field: "12,15" or a JSON list
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-    if not isinstance(value, list):
-        raise BadRequest(_("%(name)s 应为整数", name="issue_ids"))
-    return sorted({_int(v, "issue_ids") for v in value})
-
-
-def _visited_at(body):
-    text = body.get("visited_at")
-    if text in (None, ""):
+def _visited_at(when):
+    if when is None:
         return None
-    try:
-        when = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(_("参数 %(name)s 应为 ISO 8601 时间：%(value)s", name="visited_at", value=text)) from None
     if when.tzinfo is None:
-        raise BadRequest(_("参数 %(name)s 应带时区：%(value)s", name="visited_at", value=text))
+        raise BadRequest(_("参数 %(name)s 应带时区：%(value)s", name="visited_at", value=when.isoformat()))
     now = dt.datetime.now(dt.timezone.utc)
     if not now - MAX_AGE <= when <= now + dt.timedelta(minutes=5):
-        raise BadRequest(_("参数 %(name)s 应在过去 7 天之内：%(value)s", name="visited_at", value=text))
+        raise BadRequest(_("参数 %(name)s 应在过去 7 天之内：%(value)s", name="visited_at", value=when.isoformat()))
     return when
 
 
 def patrol_fields(body, photo=None):
-    """The fields of a new patrol, checked; BadRequest names what is wrong."""
-    if body.get("compound_id") in (None, ""):
-        raise BadRequest(_("缺少参数 %(name)s", name="compound_id"))
-    placed_manually = _bool(body, "placed_manually")
-    if body.get("lon") in (None, "") and body.get("lat") in (None, ""):
-        if not placed_manually:
-            raise BadRequest(_("缺少位置（lon、lat）：请允许定位，或在地图上手动选点"))
-        lon = lat = None
-    else:
-        lon, lat = _float(body, "lon", -180, 180), _float(body, "lat", -90, 90)
-        if body.get("crs") == "gcj02":
-            lon, lat = (float(v) for v in basemaps.point_from_gcj02(lon, lat))
-    note = str(body.get("note") or "").strip()
-    if len(note) > 2000:
-        raise BadRequest(_("参数 %(name)s 不超过 2000 个字", name="note"))
-    nothing_found, issue_ids = _bool(body, "nothing_found"), _issue_ids(body)
+    """The fields of a new patrol (``body`` a NewPatrol), with the rules between fields
+    checked; BadRequest names what is wrong."""
+    placed_manually = bool(body.placed_manually)
+    if (body.lon is None) != (body.lat is None):
+        raise BadRequest(_("缺少参数 %(name)s", name="lat" if body.lat is None else "lon"))
+    lon, lat = body.lon, body.lat
+    if lon is None and not placed_manually:
+        raise BadRequest(_("缺少位置（lon、lat）：请允许定位，或在地图上手动选点"))
+    if lon is not None and body.crs == "gcj02":
+        lon, lat = (float(v) for v in basemaps.point_from_gcj02(lon, lat))
+    nothing_found, issue_ids = bool(body.nothing_found), sorted(set(body.issue_ids))
     if nothing_found == bool(issue_ids):
         raise BadRequest(_("nothing_found 与 issue_ids 应二选一：未发现问题，或列出本次登记的诉求"))
-    return {"compound_id": _int(body["compound_id"], "compound_id"), "lon": lon, "lat": lat,
-            "placed_manually": placed_manually, "nothing_found": nothing_found, "note": note,
-            "issue_ids": issue_ids, "visited_at": _visited_at(body), "photo": photo}
+    return {"compound_id": body.compound_id, "lon": lon, "lat": lat, "placed_manually": placed_manually,
+            "nothing_found": nothing_found, "note": body.note or "", "issue_ids": issue_ids,
+            "visited_at": _visited_at(body.visited_at), "photo": photo}
 
 
 def max_distance_m():
@@ -113,9 +96,9 @@ def max_distance_m():
 @roles_required(*PATROLLERS)
 def create_patrol():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
-    body = _body()
-    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key") or None
-    if key is not None and not KEY.fullmatch(str(key)):
+    body = validate.body(NewPatrol)
+    key = request.headers.get("Idempotency-Key") or body.idempotency_key
+    if key is not None and not KEY.fullmatch(key):
         raise BadRequest(_("Idempotency-Key 格式不对：应为 1 到 200 个可见 ASCII 字符"))
     fields = patrol_fields(body, photo)
     who = viewer.current()
@@ -129,11 +112,10 @@ def create_patrol():
 
 @bp.get("/patrols")
 @roles_required(*READERS)
+@validate.query(Patrols)
 def list_patrols():
-    compound = request.args.get("compound")
-    if compound in (None, ""):
-        raise BadRequest(_("缺少参数 %(name)s", name="compound"))
-    found = patrols.recent(_int(compound, "compound"), viewer.current().scope_params())
+    found = patrols.recent(validate.check(Patrols, request.args.to_dict()).compound,
+                           viewer.current().scope_params())
     if found is None:
         raise NotFound(_("没有这个楼院，或不在您的范围内"))
     return jsonify(patrols=found)
