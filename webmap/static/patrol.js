@@ -131,7 +131,9 @@ var Patrol = (function () {
     if (window.Outbox) {
       return Outbox.send({url: "/api/patrols", method: "POST", body: data, kind: "patrol",
                           label: S("title") + " · " + visit.compound.name})
-        .then(function (body) { return {status: body && body.queued ? 202 : (body && body.error ? 400 : 201), body: body}; });
+        .then(function (body) {   // the server's JSON, {queued: true}, or {error, status} when refused
+          return {status: body && body.queued ? 202 : body && body.error ? (body.status || 400) : 201, body: body};
+        });
     }
     return fetch("/api/patrols", {method: "POST", body: data,
                                   headers: {"X-CSRFToken": cfg.user.csrf, "Idempotency-Key": visit.key}})
