@@ -51,6 +51,7 @@ def create_app(test_config=None):
             DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
             PATROL_MAX_DISTANCE_M=float(os.environ.get("PATROL_MAX_DISTANCE_M", "200")),
             PUBLIC_LEDGER=os.environ.get("PUBLIC_LEDGER", "").lower() in ("1", "true", "yes"),
+            FORWARDED_PROXIES=int(os.environ.get("FORWARDED_PROXIES", "0")),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -69,13 +70,14 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
-                        patrols, search, tiles)
+                        patrols, search, security, tiles)
     from webmap import access_log, limits
 
     i18n.init_app(app)
     nav.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
                       openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, patrols.bp):

@@ -4,6 +4,7 @@ The browser UI and API clients use these same routes. Requests are checked here 
 in the user's language); the rules of the workflow live in layers/workflow.py.
 """
 import io
+import re
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
@@ -20,6 +21,17 @@ bp = Blueprint("issues", __name__, url_prefix="/api")
 RECORDERS = ("grid_leader", "community_staff", "deputy", "admin")
 ADVANCERS = ("grid_leader", "community_staff", "admin")
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
+
+
+def _body():
+    """The raw body (for its idempotency key; the fields are checked by webmap/validate.py)."""
+    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("请求内容应为 JSON 对象"))
+    return body
 
 
 def _number(body, name):
@@ -78,6 +90,21 @@ def issue_fields(body, photo=None):
             "reporter_phone": normalise_phone(phone) if phone else None, "photo": photo}
 
 
+def idempotency_key(body):
+    """The client's idempotency key: the ``Idempotency-Key`` header, else the body's
+    ``idempotency_key`` field; None when it sent neither."""
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    if key in (None, ""):
+        return None
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise BadRequest(_("Idempotency-Key 应为 1 到 200 个可见 ASCII 字符（如 UUID）"))
+    return key
+
+
+def key_reused():
+    return _("这个 Idempotency-Key 已用于另一份不同的请求；新的请求请用新的 key")
+
+
 def _refused(exc):
     return jsonify(error=i18n.refusal(exc)), exc.status
 
@@ -86,13 +113,16 @@ def _refused(exc):
 @roles_required(*RECORDERS)
 def create_issue():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
+    body = _body()
+    key = idempotency_key(body)
     try:
-        issue_id = workflow.create(issue_fields(validate.body(validate.NewIssue).model_dump(), photo),
-                                   viewer.current().name,
-                                   viewer.current().scope_params())
+        issue_id, created = workflow.create(issue_fields(validate.body(validate.NewIssue).model_dump(), photo),
+                                            viewer.current().name, viewer.current().scope_params(), key)
+    except workflow.KeyReused:
+        return jsonify(error=key_reused()), 422
     except workflow.WorkflowError as exc:
         return _refused(exc)
-    return jsonify(id=issue_id), 201
+    return jsonify(id=issue_id), 201 if created else 200
 
 
 @bp.post("/issues/<int:issue_id>/advance")

@@ -3,7 +3,6 @@ visit's photo. Requests are checked at the edge (webmap.validate: 400 naming the
 user's language); the area and the distance are checked in layers/patrols.py, in SQL."""
 import datetime as dt
 import json
-import re
 
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from layers import patrols
 from webmap import basemaps, i18n, validate, viewer
 from webmap.auth import roles_required
-from webmap.issues import clean_photo
+from webmap.issues import KEY, clean_photo
 
 bp = Blueprint("patrols", __name__, url_prefix="/api")
 
@@ -25,7 +24,6 @@ READERS = PATROLLERS + ("official",)
 DEFAULT_MAX_DISTANCE_M = 200
 # A visit recorded offline is sent later with the time it was made: at most this old.
 MAX_AGE = dt.timedelta(days=7)
-KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
 
 
 def _ids(value):
@@ -99,7 +97,7 @@ def create_patrol():
     body = validate.body(NewPatrol)
     key = request.headers.get("Idempotency-Key") or body.idempotency_key
     if key is not None and not KEY.fullmatch(key):
-        raise BadRequest(_("Idempotency-Key 格式不对：应为 1 到 200 个可见 ASCII 字符"))
+        raise BadRequest(_("Idempotency-Key 应为 1 到 200 个可见 ASCII 字符（如 UUID）"))
     fields = patrol_fields(body, photo)
     who = viewer.current()
     try:
