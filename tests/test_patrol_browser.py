@@ -9,7 +9,8 @@ from tests.helpers import add_user, browser_login, q
 from webmap import modes
 
 PHONE = {"width": 390, "height": 844}
-READY = ("document.documentElement.dataset.gridmap === 'ready'"
+# Functions, not expressions: the page's CSP has no 'unsafe-eval', which polling a string needs.
+READY = ("() => document.documentElement.dataset.gridmap === 'ready'"
          " && document.querySelectorAll('path.compound').length === 62")
 
 
@@ -65,7 +66,7 @@ def test_a_patrol_on_a_phone_colors_the_compound_and_a_far_one_is_refused(app, e
     action.click()
     sheet = page.locator(f".patrol-sheet[data-compound='{compound_id}']")
     sheet.wait_for()
-    page.wait_for_function("document.querySelector('.patrol-pos').textContent.includes('已定位')", timeout=15_000)
+    page.locator(".patrol-pos", has_text="已定位").wait_for(timeout=15_000)
     box = sheet.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1   # a bottom sheet, on screen
     page.fill(".patrol-sheet textarea[name=note]", "楼道整洁，消防通道畅通")
@@ -101,8 +102,7 @@ def test_a_patrol_on_a_phone_colors_the_compound_and_a_far_one_is_refused(app, e
     page.ctx.set_geolocation({"longitude": far_lon, "latitude": far_lat, "accuracy": 10})
     page.evaluate(f"GridMap.openCompound({compound_id}, L.latLng({lat}, {lon}))")
     page.click(".card-popup .patrol-open", timeout=15_000)
-    page.wait_for_function(f"document.querySelector('.patrol-pos').textContent.includes('{far_lat:.5f}')",
-                           timeout=15_000)
+    page.locator(".patrol-pos", has_text=f"{far_lat:.5f}").wait_for(timeout=15_000)
     page.click(".patrol-sheet .patrol-submit")
     error = page.locator(".patrol-sheet .patrol-error")
     error.wait_for(state="visible", timeout=15_000)
