@@ -48,6 +48,8 @@ def create_app(test_config=None):
             DATABASE_URL=os.environ.get("DATABASE_URL"),
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
+            DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
+            PATROL_MAX_DISTANCE_M=float(os.environ.get("PATROL_MAX_DISTANCE_M", "200")),
             PUBLIC_LEDGER=os.environ.get("PUBLIC_LEDGER", "").lower() in ("1", "true", "yes"),
             FORWARDED_PROXIES=int(os.environ.get("FORWARDED_PROXIES", "0")),
         )
@@ -68,7 +70,7 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
-                        roster, search, security, tiles, validate)
+                        patrols, roster, search, security, tiles, validate)
     from webmap import access_log, limits
 
     i18n.init_app(app)
@@ -79,7 +81,7 @@ def create_app(test_config=None):
     security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp, patrols.bp):
         app.register_blueprint(blueprint)
     limits.init_app(app)
     access_log.init_app(app)

@@ -12,6 +12,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from data import sample_names as names
+from data import sample_patrols
 from data.sample_issues import build_issues, build_meetings
 from data.sample_places import People, build_deputies, build_places, build_self_governance, build_venues
 from layers.dashboard import FIGURES_SQL
@@ -68,6 +69,7 @@ def load(eng, progress=True, accounts_file=None):
             build_deputies(conn, rng, people, venues)
             specs = build_issues(conn, rng, people, compounds)
             build_meetings(conn, rng, venues, [s for s in specs if "consulted_at" in s])
+            sample_patrols.build_patrols(conn)
         accounts = create_demo_accounts(conn, accounts_file)
         search.refresh(conn)
         conn.execute(sa.text("ANALYZE"))  # fresh statistics for the planner right away

@@ -21,16 +21,21 @@ MISSING_HEADS = f"""
            SELECT 1 FROM head h WHERE h.role = r.code AND h.unit_id = u.id AND {IN_OFFICE}))"""
 
 # The state the color modes read, as a relation of (compound_id, community_id, open_issues,
-# due_soon_at, due_at, missing_heads, has_org). Now: compound_state, kept by triggers
-# (migration 0006), so coloring a viewport reads only its own rows. At a past moment: replayed
-# from the event log, for the compounds of the bbox only.
-STATE_NOW = """SELECT compound_id, community_id, open_issues, due_soon_at, due_at, missing_heads, has_org
-                 FROM compound_state"""
+# due_soon_at, due_at, missing_heads, has_org, last_patrol_at). Now: compound_state and
+# patrol_state, kept by triggers (migrations 0006, 0016), so coloring a viewport reads only its
+# own rows. At a past moment: replayed from the event log and the patrols, for the compounds
+# of the bbox only.
+STATE_NOW = """SELECT s.compound_id, s.community_id, s.open_issues, s.due_soon_at, s.due_at, s.missing_heads,
+                      s.has_org, p.last_patrol_at
+                 FROM compound_state s
+                 LEFT JOIN patrol_state p ON p.community_id = s.community_id AND p.compound_id = s.compound_id"""
 STATE_AS_OF = f"""
     SELECT c.id AS compound_id, c.community_id, coalesce(o.n, 0)::int AS open_issues,
            o.due_soon_at, o.due_at, {MISSING_HEADS} AS missing_heads,
            EXISTS (SELECT 1 FROM self_governance_org g WHERE g.compound_id = c.id
-                    AND (g.founded_on IS NULL OR g.founded_on <= :t)) AS has_org
+                    AND (g.founded_on IS NULL OR g.founded_on <= :t)) AS has_org,
+           (SELECT max(p.visited_at) FROM patrol p WHERE p.compound_id = c.id AND p.visited_at <= :t)
+               AS last_patrol_at
       FROM compound c
       LEFT JOIN LATERAL (
           SELECT count(*) AS n,
@@ -82,9 +87,16 @@ CLASS = {
                    WHEN s.due_soon_at < :t THEN 2 ELSE 1 END""",
     "grid": "coalesce(g.color % cardinality(CAST(:colors AS text[])), -1)",
     "governance": "2 * (s.missing_heads > 0)::int + (NOT s.has_org)::int",
+    # Days since the last patrol: within 7, within 30, longer, never.
+    "patrol": """CASE WHEN s.last_patrol_at IS NULL THEN 3
+                      WHEN s.last_patrol_at >= :t - interval '7 days' THEN 0
+                      WHEN s.last_patrol_at >= :t - interval '30 days' THEN 1 ELSE 2 END""",
 }
-# What ``cls`` says: the class, except in the grid mode where it is the grid.
-CLS = {"grid": "c.grid_id::text"}
+PATROL_CLASSES = ("week", "month", "longer", "never")
+# What ``cls`` says: the class, except in the grid mode where it is the grid, and in the
+# patrol mode its name.
+CLS = {"grid": "c.grid_id::text",
+       "patrol": "(ARRAY[" + ", ".join(f"'{c}'" for c in PATROL_CLASSES) + "])[k.k + 1]"}
 
 # ``mine`` marks the compounds of a user's own area (not for those who see everything).
 LAYER = f"""

@@ -1,4 +1,5 @@
-"""A signed-in user's own area: its compounds, their 三长 and the open issues, most overdue first."""
+"""A signed-in user's own area: its compounds (longest unpatrolled first, never visited at the
+top), their 三长 and the open issues, most overdue first."""
 from layers import db
 from layers.access_log import revealed
 from layers.issues import SLA, STATE_NOW, t_params
@@ -7,6 +8,8 @@ from layers.scope import in_scope
 COMPOUNDS = f"""
     SELECT c.id, c.name, m.name AS community, g.name AS grid, g.leader_name AS grid_leader,
            {revealed('grid_leader', 'g.id', 'g.leader_phone')} AS grid_leader_phone,
+           to_char(p.last_patrol_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS last_patrol_on,
+           floor(extract(epoch FROM (:t - p.last_patrol_at)) / 86400)::int AS days_since_patrol,
            ST_XMin(c.geom) AS minx, ST_YMin(c.geom) AS miny, ST_XMax(c.geom) AS maxx, ST_YMax(c.geom) AS maxy,
            (SELECT json_agg(json_build_object('id', h.id, 'role', r.name_zh, 'role_code', r.code, 'name', h.name,
                                               'phone', {revealed('head', 'h.id', 'h.phone')}, 'building', b.name, 'unit', u.name)
@@ -15,8 +18,9 @@ COMPOUNDS = f"""
               LEFT JOIN building b ON b.id = h.building_id LEFT JOIN unit u ON u.id = h.unit_id
              WHERE h.compound_id = c.id AND h.retired_on IS NULL AND r.level = 'compound') AS heads
       FROM compound c JOIN community m ON m.id = c.community_id LEFT JOIN grid g ON g.id = c.grid_id
+      LEFT JOIN patrol_state p ON p.community_id = c.community_id AND p.compound_id = c.id
      WHERE {in_scope("c.community_id", "c.grid_id")}
-     ORDER BY m.id, g.id, c.id
+     ORDER BY p.last_patrol_at NULLS FIRST, m.id, g.id, c.id
      LIMIT 200"""
 
 ISSUES = f"""

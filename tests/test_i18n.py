@@ -12,7 +12,8 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # What marks a message in the code: gettext and its plural, and the refusals of layers/
 # (layers.messages.Refusal: their first argument is the msgid).
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
-            "WorkflowError": None, "MeetingError": None, "UserError": None, "Refusal": None}
+            "WorkflowError": None, "MeetingError": None, "UserError": None, "Refusal": None,
+            "PatrolError": None}
 
 
 def catalog():

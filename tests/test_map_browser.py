@@ -11,12 +11,14 @@ from webmap import modes
 from tests.helpers import PHONE, rows
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-MODE_NAMES = {"open": "未办结诉求", "sla": "办理时限", "grid": "网格划分", "governance": "三长与自治组织"}
+MODE_NAMES = {"open": "未办结诉求", "sla": "办理时限", "grid": "网格划分", "governance": "三长与自治组织",
+              "patrol": "巡查"}
 PALETTES = {
     "open": {modes.CALM, *modes.OPEN_COLORS},
     "sla": set(modes.SLA_COLORS.values()),
     "grid": set(modes.GRID_COLORS),
     "governance": set(modes.GOVERNANCE.values()),
+    "patrol": set(modes.PATROL_COLORS),
 }
 READY = ("document.documentElement.dataset.gridmap === 'ready'"
          " && document.querySelectorAll('path.compound').length === 62"

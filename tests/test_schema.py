@@ -84,9 +84,13 @@ BIG_TABLES = {
     "community_state": "written by the issue triggers; its version is each community's ETag",
     "issue_tally": "the dashboard's counts, written by the issue triggers",
     "issue_month": "the dashboard's months, written by the issue triggers",
+    "patrol": "a grid leader's visits: several per compound a month",
+    "patrol_photo": "a patrol's photo, one per visit at most",
+    "patrol_issue": "the issues recorded during a visit",
+    "patrol_state": "the last visit per compound, written by the patrol trigger",
 }
 # Foreign keys into issue that cannot be co-located: the target may be in another community.
-CROSS_COMMUNITY = {("issue", "merged_into_community_id")}
+CROSS_COMMUNITY = {("issue", "merged_into_community_id"), ("patrol_issue", "issue_community_id")}
 
 
 def test_big_tables_keys_include_the_distribution_column(engine):

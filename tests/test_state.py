@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.helpers import q
 
-STATE_TABLES = ("compound_state", "grid_state", "issue_tally", "issue_month")
+STATE_TABLES = ("compound_state", "grid_state", "issue_tally", "issue_month", "patrol_state")
 
 
 def snapshot(conn):
@@ -178,3 +178,35 @@ def test_heat_cells_count_the_open_issues_in_view(client, engine):
     assert len(coarse) < len(cells)
     assert client.get("/api/heat?zoom=14").status_code == 400
     assert client.get(f"/api/heat?bbox={minx},{miny},{maxx},{maxy}&zoom=abc").status_code == 400
+
+
+def new_patrol(engine, compound_id, days_ago):
+    return run(engine, """INSERT INTO patrol (community_id, compound_id, actor, visited_at, nothing_found)
+                          SELECT community_id, id, 'test', now() - make_interval(days => :d), true
+                            FROM compound WHERE id = :c RETURNING id""", c=compound_id, d=days_ago).scalar()
+
+
+def last_patrol(engine, compound_id):
+    found = q(engine, "SELECT last_patrol_at FROM patrol_state WHERE compound_id = :c", c=compound_id)
+    return found[0][0] if found else None
+
+
+def test_patrols_keep_the_last_visit(engine, places):
+    a, b = places["a"], places["b"]
+    run(engine, "DELETE FROM patrol WHERE compound_id IN (:a, :b)", a=a[0], b=b[0])
+    assert last_patrol(engine, a[0]) is None
+    before = community_versions(engine)
+    old = new_patrol(engine, a[0], 20)
+    assert community_versions(engine)[a[1]] != before[a[1]]   # the patrol mode's tiles refetch
+    assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=old)[0][0]
+    recent = new_patrol(engine, a[0], 2)
+    new_patrol(engine, a[0], 40)   # an older visit recorded later leaves the last one
+    assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=recent)[0][0]
+    assert_state_matches_rebuild(engine)
+    run(engine, "UPDATE patrol SET compound_id = :b WHERE id = :p", b=b[0], p=recent)
+    assert last_patrol(engine, b[0]) is not None
+    assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=old)[0][0]
+    assert_state_matches_rebuild(engine)
+    run(engine, "DELETE FROM patrol WHERE compound_id = :a", a=a[0])
+    assert last_patrol(engine, a[0]) is None
+    assert_state_matches_rebuild(engine)

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from layers import dashboard
+from layers import dashboard, patrols
 from layers.issue_filter import BEIJING
 from webmap import extent, validate
 
@@ -29,6 +29,7 @@ def data(where):
     """The dashboard's figures and series for the extent ``where``, with their links (a loop
     over series, not issues)."""
     d = dashboard.figures(where.area, en=str(get_locale()) == "en")
+    d["patrol"] = patrols.coverage(where.area, dt.datetime.now(dt.timezone.utc))
 
     def issues(**query):
         query = {**where.query, **query}
@@ -108,5 +109,5 @@ def page():
     return render_template("dashboard.html", headline=headline, totals=totals, stages=d["stages"],
                            area=d["area"], children=d["children"] if where.level != "community" else [],
                            strings=strings(where.level), sample=d["sample"], refresh=REFRESH_SECONDS,
-                           query=where.query,
+                           query=where.query, patrol=d["patrol"],
                            updated=dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"))

@@ -21,7 +21,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, nav, security, validate, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, nav, patrols, security, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -171,6 +171,7 @@ def page_config(m, mode, as_of, built):
         "names": lookups.names(en=str(get_locale()) == "en"),
         "plurals": plurals(),
         "user": _user_config(),
+        "patrol": patrols.strings(),
         "strings": {
             "title": _("中心路街道 彩色动态图"), "sample": _("示例数据"), "legend": _("图例"),
             "search": _("搜索楼院或社区（支持拼音首字母）"), "asOf": _("查看日期"),
@@ -234,9 +235,11 @@ def index():
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/nav.css">'
         '<link rel="stylesheet" href="/static/gridmap.css">'
+        '<link rel="stylesheet" href="/static/patrol.css">'
         '<script src="/static/mapkit.js"></script>'
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
+        '<script src="/static/patrol.js"></script>'
         f'<script>GridMap.configure({config});</script>'))
     # After Leaflet (in the head): these extend L as they load.
     scripts = [assets.vendor_url(assets.LOCAL["awesome_markers"])]

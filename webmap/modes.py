@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from layers import compounds, db, version
 
-MODES = ("open", "sla", "grid", "governance")
+MODES = ("open", "sla", "grid", "governance", "patrol")
 
 CALM = "#d9ede0"          # no open issues: calm, not alarming
 OPEN_COLORS = ["#fed976", "#fd8d3c", "#e31a1c", "#800026"]
@@ -23,10 +23,13 @@ GOVERNANCE = {  # (all 三长 posts filled, self-governance org present) → col
     (True, True): "#1a9850", (True, False): "#a6d96a",
     (False, True): "#fdae61", (False, False): "#d73027",
 }
+# Days since the last patrol, by class (layers.compounds.PATROL_CLASSES): week, month, longer, never.
+PATROL_COLORS = ["#1a9850", "#a6d96a", "#fdae61", "#d73027"]
 
 
 def mode_names():
-    return {"open": _("未办结诉求"), "sla": _("办理时限"), "grid": _("网格划分"), "governance": _("三长与自治组织")}
+    return {"open": _("未办结诉求"), "sla": _("办理时限"), "grid": _("网格划分"), "governance": _("三长与自治组织"),
+            "patrol": _("巡查")}
 
 
 def style(mode, as_of=None, bbox=None):
@@ -56,6 +59,10 @@ def style(mode, as_of=None, bbox=None):
                   (False, True): _("三长缺员，有自治组织"), (False, False): _("三长缺员，无自治组织")}
         legend = [{"color": GOVERNANCE[k], "label": labels[k]} for k in GOVERNANCE]
         return {"colors": list(GOVERNANCE.values())}, legend
+    if mode == "patrol":
+        labels = [_("7 天内巡查过"), _("30 天内巡查过"), _("超过 30 天未巡查"), _("从未巡查")]
+        legend = [{"color": c, "label": label} for c, label in zip(PATROL_COLORS, labels)]
+        return {"colors": PATROL_COLORS}, legend
     raise ValueError(mode)
 
 

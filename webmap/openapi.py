@@ -61,7 +61,7 @@ PATHS = {
         "parameters": [{"name": "layer", "in": "path", "schema": {"type": "string", "enum": [
                            "communities", "grids", "compounds", "issues", "venues", "deputies", "buildings"]}},
                        "bbox", {"name": "mode", "in": "query", "description": "Coloring of compounds.",
-                                "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                                "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance", "patrol"]}},
                        "as_of", "crs",
                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The layer", "headers": {"ETag": {"schema": {"type": "string"}}},
@@ -85,7 +85,7 @@ PATHS = {
                        {"name": "x", "in": "path", "schema": {"type": "integer", "minimum": 0}},
                        {"name": "y", "in": "path", "schema": {"type": "integer", "minimum": 0}},
                        {"name": "mode", "in": "query", "description": "Coloring of compounds (default open).",
-                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance", "patrol"]}},
                        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
                         "description": "Compounds only: replay the end of this day; with mode=open, bbox "
                                        "names the extent the classes are computed over."},
@@ -100,7 +100,7 @@ PATHS = {
         "summary": "TileJSON 3.0.0 of a tile layer (for QGIS, MapLibre, Leaflet.VectorGrid)", "tags": ["map"],
         "parameters": [{"name": "layer", "in": "path", "schema": {"type": "string"}},
                        {"name": "mode", "in": "query",
-                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance", "patrol"]}},
                        "as_of", "bbox", "lang"],
         "responses": {"200": _json(OBJECT), "400": "BadRequest", "404": "NotFound"}}},
     "/api/lookup": {"get": {
@@ -135,7 +135,7 @@ PATHS = {
         "summary": "The legend of a color mode (colors and labels), for maps drawn from vector tiles",
         "tags": ["map"], "security": PUBLIC_OR_SESSION,
         "parameters": [{"name": "mode", "in": "query", "description": "Coloring of compounds.",
-                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance"]}},
+                        "schema": {"type": "string", "enum": ["open", "sla", "grid", "governance", "patrol"]}},
                        "as_of", _query("bbox", "string", "with as_of: the extent the open mode's classes cover")],
         "responses": {"200": _json(OBJECT), "400": "BadRequest"}}},
     "/api/compounds/{compound_id}": {"get": {
@@ -308,6 +308,71 @@ PATHS = {
         "responses": {"200": _json({"type": "array", "items": "Open311Request"}),
                       "400": "Open311Error", "404": "Open311Error"}}},
 }
+
+# Patrols (巡查打卡): webmap/patrols.py.
+SCHEMAS.update({
+    "PatrolCreate": {
+        "type": "object", "required": ["compound_id"],
+        "description": "A grid leader's visit to a compound (grid leaders and community staff, inside "
+                       "their area). A position farther than PATROL_MAX_DISTANCE_M (default 200 m) from "
+                       "the compound is a 422 with the distance, unless placed_manually. Either "
+                       "nothing_found or issue_ids. Header Idempotency-Key: a retry with the same key "
+                       "returns the stored patrol (200); the same key with another body is a 422.",
+        "properties": {
+            "compound_id": {"type": "integer"},
+            "lon": {"type": "number", "description": "WGS84 longitude of the phone (GPS)."},
+            "lat": {"type": "number", "description": "WGS84 latitude of the phone (GPS)."},
+            "crs": _string("gcj02 when lon/lat were picked on a Gaode basemap.", enum=["gcj02"]),
+            "placed_manually": {"type": "boolean", "description": "Location denied: the point was tapped "
+                                "on the map (or is absent); no distance check, flagged."},
+            "nothing_found": {"type": "boolean"},
+            "issue_ids": {"type": "array", "items": {"type": "integer"},
+                          "description": "Issues recorded during the visit, inside the area (in a form: "
+                                         "comma-separated)."},
+            "note": _string("At most 2000 characters.", maxLength=2000),
+            "visited_at": _string("When the visit was made (recorded offline), ISO 8601 with offset, "
+                                  "within the last 7 days; default now.", format="date-time"),
+            "idempotency_key": _string("Instead of the Idempotency-Key header."),
+        }},
+    "PatrolCreateMultipart": {
+        "allOf": ["PatrolCreate", {"type": "object", "properties": {
+            "photo": {"type": "string", "format": "binary",
+                      "description": "JPEG or PNG, at most 5 MB; re-encoded without EXIF/GPS."}}}]},
+    "Patrol": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "compound_id": {"type": "integer"}, "compound": {"type": "string"},
+        "actor": {"type": "string"}, "visited_at": _string("YYYY-MM-DD HH:MM, Beijing time."),
+        "lon": _nullable("number", "WGS84"), "lat": _nullable("number", "WGS84"),
+        "distance_m": _nullable("integer", "Metres from the position to the compound (0 inside)."),
+        "placed_manually": {"type": "boolean"}, "nothing_found": {"type": "boolean"},
+        "note": {"type": "string"}, "has_photo": {"type": "boolean"},
+        "issue_ids": {"type": "array", "items": {"type": "integer"}}}},
+})
+PATHS.update({
+    "/api/patrols": {
+        "post": {
+            "summary": "Record a patrol (巡查打卡) at a compound (grid leader, community staff, admin)",
+            "tags": ["patrols"], "security": SESSION_CSRF,
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+                            "description": "Made by the client (a UUID); the same key is stored once."}],
+            "requestBody": _body("PatrolCreate", ("multipart/form-data", "PatrolCreateMultipart")),
+            "responses": {"201": _json("Patrol", "Recorded"), "200": _json("Patrol", "A retry: the stored patrol"),
+                          "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+                          "422": _json("Error", "Too far from the compound, or the key was used for "
+                                                "another request")}},
+        "get": {
+            "summary": "A compound's recent patrols, inside the viewer's area", "tags": ["patrols"],
+            "security": SESSION, "parameters": [_query("compound", "integer", "A compound id.", required=True)],
+            "responses": {"200": _json({"type": "object", "properties": {
+                              "patrols": {"type": "array", "items": "Patrol"}}}),
+                          "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound"}}},
+    "/api/patrols/{patrol_id}/photo": {"get": {
+        "summary": "A patrol's photo", "tags": ["patrols"], "security": SESSION,
+        "parameters": [_path("patrol_id")],
+        "responses": {"200": {"description": "The photo", "content": {
+                          "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                          "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                      "401": "Unauthorized", "403": "Forbidden", "404": "NotFound"}}},
+})
 
 RESPONSES = {
     "BadRequest": _json("Error", "A parameter or the body is wrong; the message says which"),

@@ -131,7 +131,7 @@ def _options(layers):
 
 
 def _time_dependent(layers, options):
-    if "compounds" in layers and options["mode"] == "sla" and "as_of" not in options:
+    if "compounds" in layers and options["mode"] in ("sla", "patrol") and "as_of" not in options:
         return True
     return any(tiles.LAYERS[layer].time_dependent for layer in layers)
 

@@ -37,13 +37,18 @@ var GridMap = (function () {
             fillColor: feature.properties.fill || "#cccccc", fillOpacity: 0.8};
   }
 
+  // A tap on the map goes first to a patrol's hand placement, then to a new issue's location.
+  function takeClick(latlng) {
+    return (window.Patrol && Patrol.takeClick(latlng)) || Workflow.takeClick(latlng);
+  }
+
   function compoundFeature(feature, layer) {
     var p = feature.properties;
     layer.options.className = "compound compound-" + p.id;
     layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + count("issues", p.open_issues) : ""), {sticky: true});
     layer.on("click", function (e) {
       L.DomEvent.stopPropagation(e);
-      if (!Workflow.takeClick(e.latlng)) openCompound(p.id, e.latlng);
+      if (!takeClick(e.latlng)) openCompound(p.id, e.latlng);
     });
   }
 
@@ -81,6 +86,7 @@ var GridMap = (function () {
             esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
         }) + "</ul></div>";
       popup.setContent(element(html));
+      if (window.Patrol && !cfg.asOf) Patrol.decorateCard(popup.getElement().querySelector(".card"), {id: c.id, name: c.name});
     }).catch(function () { popup.setContent(esc(S("error"))); });
   }
 
@@ -153,7 +159,7 @@ var GridMap = (function () {
       }
     }).addTo(map);
     tiles = TileLayers.add(map, cfg, {
-      compound: function (id, latlng) { if (!Workflow.takeClick(latlng)) openCompound(id, latlng); },
+      compound: function (id, latlng) { if (!takeClick(latlng)) openCompound(id, latlng); },
       issue: function (id, latlng, p) {
         var card = issueCard(L.extend({id: id}, p || {}));
         L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
@@ -264,6 +270,7 @@ var GridMap = (function () {
           }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
           list(a.compounds, function (c) {
             return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
+              (window.Patrol ? Patrol.myAreaItem(c) : "") +
               (c.heads || []).map(function (h) { return "<br><small>" + esc(role(h)) + " " + person(h) + "</small>"; }).join("") + "</li>";
           }) + "</ul>";
         MapKit.paint(body);
@@ -275,6 +282,7 @@ var GridMap = (function () {
             openCompound(c.id, L.latLng((c.miny + c.maxy) / 2, (c.minx + c.maxx) / 2));
           });
         });
+        if (window.Patrol) Patrol.bindMyArea(body, a.compounds);
       }).catch(function () { body.textContent = S("error"); });
     });
   }
@@ -456,13 +464,14 @@ var GridMap = (function () {
     addMyArea();
     addLegend();
     addBadge();
-    map.on("click", function (e) { if (!Workflow.takeClick(e.latlng)) lookup(e.latlng); });
+    map.on("click", function (e) { if (!takeClick(e.latlng)) lookup(e.latlng); });
     map.on("locationfound", function (e) { lookup(e.latlng); });
     map.on("moveend", refreshBuildings);
     map.on("moveend", refreshHeat);
     map.on("overlayadd", refreshHeat);
     Workflow.start(cfg, map);
     openLinkedIssue();
+    if (window.Patrol) Patrol.start(cfg, map);
     if (cfg.tiled) startTiles(); else addVenues();
     rotateModes();
     document.documentElement.setAttribute("data-gridmap", "ready");
