@@ -90,6 +90,9 @@ def run_locust(port, plan_path, folder, users_, seconds):
         raise RuntimeError(f"locust did not finish (exit {result.returncode}):\n{result.stderr[-3000:]}")
     with open(folder / "load_stats.csv") as f:
         stats = [row for row in csv.DictReader(f)]
+    with open(folder / "load_failures.csv") as f:
+        for row in csv.DictReader(f):
+            print(f"failed: {row['Occurrences']} × {row['Method']} {row['Name']}: {row['Error']}")
     return stats, json.loads(out.read_text())
 
 
@@ -186,10 +189,15 @@ def main(argv=None):
         if failures:
             problems.append(f"{failures} requests failed")
         slow = slow_reads(stats)
+        print("resent after a dropped kept-alive connection, as a browser does: "
+              + (", ".join(f"{k} {v}" for k, v in outcome["resent"].items()) or "none"))
         print(f"reads over p95 {READ_P95_MS} ms: {', '.join(slow) if slow else 'none'}")
         if problems:
             print("FAILED: " + "; ".join(problems))
-            print("gunicorn log (last lines):\n" + "".join(open(server.log.name).readlines()[-20:]))
+            errors_logged = [line for line in open(server.log.name) if not line.startswith("127.0.0.1 - ")]
+            print("gunicorn log, less the access log (last lines):\n" + "".join(errors_logged[-40:]))
+            print("PostgreSQL's errors:\n" + "".join(line for line in open(cluster.log) if "ERROR" in line
+                                                      or "DETAIL" in line)[-4000:])
             return 1
         print("nothing lost, nothing stored twice, no 5xx")
         return 0

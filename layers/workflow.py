@@ -9,7 +9,7 @@ import json
 
 import sqlalchemy as sa
 
-from layers import db
+from layers import db, faults
 from layers.scope import in_scope
 
 ORDER = ["reported", "topic", "notice", "consult", "implement", "publish", "feedback", "closed"]
@@ -43,6 +43,7 @@ def fingerprint(fields, actor):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@faults.retried
 def create(fields, actor, key=None):
     """Record an issue at (lon, lat) in WGS84; PostGIS fills community, grid and compound.
     Returns (id, created). A point outside the subdistrict is refused (status 400).
@@ -106,6 +107,7 @@ def next_stage(stage):
     return ORDER[ORDER.index(stage) + 1] if stage in ORDER[:-1] else None
 
 
+@faults.retried
 def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, result=None,
             satisfaction=None, reason=None, merged_into=None):
     """Move an issue one step forward, or end it as rejected/merged (with a reason)."""
@@ -169,6 +171,7 @@ def _merge_target_community(conn, issue_id, merged_into, scope):
     return rows[0]["community_id"]
 
 
+@faults.retried
 def note(issue_id, kind, text, actor, scope):
     """A deputy's claim (认领) or anyone's comment, in the event log; the stage stays."""
     with db.transaction() as conn:

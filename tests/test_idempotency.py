@@ -187,3 +187,41 @@ def test_a_retried_advance_does_not_apply_twice(staff, engine, inside):
     assert q(engine, "SELECT stage, version FROM issue WHERE id = :i", i=issue_id) == [("topic", version + 1)]
     assert q(engine, "SELECT count(*) FROM issue_event WHERE issue_id = :i AND to_stage = 'topic'",
              i=issue_id)[0][0] == 1
+
+
+def test_concurrent_records_and_advances_never_fail(app, people, engine, inside):
+    """Records and advances of issues of one compound at once, as in the load test: each is
+    201/200 or a 409 for a stale version, never a 500 (a deadlock between the state triggers
+    is retried, not shown)."""
+    issue_ids = [record(login(app.test_client(), "k_staff"), inside, str(uuid.uuid4()), title="并发推进")
+                 .get_json()["id"] for _ in range(4)]
+    stop, answers = threading.Event(), []
+    steps = {"reported": "topic", "topic": "notice", "notice": "implement"}
+
+    def advancer(n):
+        client = login(app.test_client(), "k_staff")
+        while not stop.is_set():
+            issue = client.get(f"/api/issues/{issue_ids[n % len(issue_ids)]}").get_json()
+            n += 1
+            if issue["stage"] in ("reported", "topic"):
+                answers.append(client.post(f"/api/issues/{issue['id']}/advance", json={
+                    "to": steps[issue["stage"]], "version": issue["version"]}).status_code)
+            elif issue["stage"] == "notice":
+                answers.append(client.post(f"/api/issues/{issue['id']}/advance", json={
+                    "to": "rejected", "reason": "并发测试", "version": issue["version"]}).status_code)
+            else:
+                issue_ids[(n - 1) % len(issue_ids)] = record(client, inside, str(uuid.uuid4()),
+                                                             title="并发推进").get_json()["id"]
+
+    def recorder():
+        client = login(app.test_client(), "k_staff2")
+        while not stop.is_set():
+            answers.append(record(client, inside, str(uuid.uuid4()), title="并发登记").status_code)
+
+    threads = [threading.Thread(target=advancer, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=recorder) for _ in range(3)]
+    [t.start() for t in threads]
+    threading.Event().wait(8)
+    stop.set()
+    [t.join() for t in threads]
+    assert answers and set(answers) <= {200, 201, 409}, sorted(set(answers))
