@@ -177,9 +177,11 @@ def main(argv=None):
         print(sample.load(eng, progress=False).splitlines()[0])
         plan_path = plan(eng, folder)
         server = Server(cluster.url, secrets.token_hex(16), folder / "gunicorn.log").wait()
-        print(f"{args.users} Locust users for {args.seconds} s against gunicorn on 127.0.0.1:{server.port} ...")
+        print(f"{args.users} Locust users for {args.seconds} s against gunicorn on 127.0.0.1:{server.port} "
+              f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before) ...")
         stats, outcome = run_locust(server.port, plan_path, folder, args.users, args.seconds)
         print_table(stats, outcome["statuses"])
+        print(f"load average {os.getloadavg()[0]:.1f} after (the machine is shared: other work shows in p95)")
         problems, checked = verify(eng, outcome)
         print("\nIn the database afterwards: " + "; ".join(f"{k}: {v}" for k, v in checked.items()))
         errors = sum(n for code, n in outcome["statuses"].items() if int(code) >= 500)
