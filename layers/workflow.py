@@ -80,8 +80,8 @@ def create(fields, actor, key=None):
                        {"i": issue_id, "a": actor, "n": fields.get("note") or "收集诉求"}, conn=conn)
             if key is not None:
                 db.execute("INSERT INTO issue_request_key (key, fingerprint, issue_id, community_id)"
-                           " SELECT :key, :print, id, community_id FROM issue WHERE id = :i",
-                           {"key": key, "print": fingerprinted, "i": issue_id}, conn=conn)
+                           " SELECT :key, :fingerprint, id, community_id FROM issue WHERE id = :i",
+                           {"key": key, "fingerprint": fingerprinted, "i": issue_id}, conn=conn)
     except sa.exc.IntegrityError as exc:
         if "outside the subdistrict" in str(exc.orig):
             raise WorkflowError("该位置不在中心路街道范围内，无法登记诉求", 400) from None

@@ -5,12 +5,13 @@ A database that is down, restarting, read-only or full is a 503 that says so (la
 the request that met it fails, the next one gets a fresh connection (pool_pre_ping), and the
 app itself never needs a restart."""
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from layers import faults
+from webmap.i18n import html_lang
 
 
 def _wants_json():
@@ -58,8 +59,7 @@ def fault_message(kind):
 
 def unavailable_page(message):
     """A page that needs nothing from the database (no signed-in user, no layout queries)."""
-    lang = request.args.get("lang") or request.cookies.get("lang")
-    return (f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+    return (f'<!doctype html><html lang="{html_lang()}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{escape(message)}</title><link rel="stylesheet" href="/static/pages.css"></head>'
             f'<body><main><h1>{escape(message)}</h1></main></body></html>')
@@ -69,8 +69,6 @@ def handle_database(exc):
     kind = faults.kind(exc)
     if kind is None:
         return handle_unexpected(exc)
-    from flask import current_app
-
     # One line for the operator: the kind and the driver's first line, never the statement.
     detail = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
     current_app.logger.warning("database %s: %s %s", kind, request.path, detail[0] if detail else "")
