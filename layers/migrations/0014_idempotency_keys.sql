@@ -5,16 +5,14 @@
 --
 -- fingerprint  a hash of who sent what (the actor and the issue's fields), so that a key
 --              reused for another request is refused instead of answered with the wrong issue.
--- The key belongs to the request, not to the issue, hence a table of its own: its primary
--- key is the key alone. On Citus it stays a local table and the foreign
--- key below is dropped, like issue.merged_into's (0009).
+-- The key belongs to the request, not to the issue: its primary key is the key alone, so the
+-- database itself stores a key once. It is a log of requests, not a table hanging off issue
+-- (no foreign key into it; issues are never deleted): on Citus it is distributed by its own
+-- key, and the pair (issue_id, community_id) finds the issue on its shard.
 CREATE TABLE issue_request_key (
     key           text PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 200),
     fingerprint   text NOT NULL,
     issue_id      int NOT NULL,
     community_id  int NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    FOREIGN KEY (issue_id, community_id) REFERENCES issue (id, community_id)
-        ON UPDATE CASCADE ON DELETE CASCADE
+    created_at    timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX issue_request_key_issue_idx ON issue_request_key (issue_id);
