@@ -19,8 +19,9 @@ test: $(SETUP) system-test
 	$(VENV)/bin/pytest
 
 # CITY=1: the synthetic city at full scale (50,000 compounds, 10^6 issues).
+# LOAD=1: the load test instead (50 Locust users for 60 s; nothing lost, no 5xx).
 bench: $(SETUP) $(PEER)
-	$(PY) -m bench $(if $(CITY),--city)
+	$(if $(LOAD),$(PY) -m bench.load,$(PY) -m bench $(if $(CITY),--city))
 
 # The peer server `make bench` measures /ogc beside (tipg), in a venv of its own: its pins
 # (FastAPI, pydantic, asyncpg) are not the app's.

@@ -9,10 +9,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-from layers import db
+from layers import db, faults
 from layers.messages import Refusal
 
 ROLES = ("public", "grid_leader", "community_staff", "deputy", "official", "admin")
@@ -170,16 +171,17 @@ AREA_ARRAYS = """
                AS subdistrict_ids,
            ARRAY(SELECT district_id FROM a WHERE district_id IS NOT NULL ORDER BY 1) AS district_ids"""
 
-SESSION_ACCOUNT = f"""
-    WITH s AS (
-        UPDATE user_session SET last_seen_at = now()
-         WHERE token_hash = :t
+LIVE_SESSION = """token_hash = :t
            AND last_seen_at > now() - make_interval(secs => :idle)
-           AND created_at > now() - make_interval(secs => :absolute)
-        RETURNING user_id),
+           AND created_at > now() - make_interval(secs => :absolute)"""
+TOUCH_SESSION = f"UPDATE user_session SET last_seen_at = now() WHERE {LIVE_SESSION} RETURNING user_id"
+PEEK_SESSION = f"SELECT user_id FROM user_session WHERE {LIVE_SESSION}"
+# The account with its area; ``{session}`` is TOUCH_SESSION or PEEK_SESSION.
+SESSION_ACCOUNT = """
+    WITH s AS ({session}),
     u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
     a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
-    SELECT u.id, u.name, u.role, {AREA_ARRAYS}
+    SELECT u.id, u.name, u.role, """ + AREA_ARRAYS + """
       FROM u"""
 
 
@@ -191,8 +193,14 @@ def _account(r, account_id, role):
 def account_for_session(token, idle, absolute):
     """The account behind a live session token (touching it), or None when the session is
     unknown, idle for longer than ``idle`` or older than ``absolute`` (timedeltas)."""
-    rows = db.rows(SESSION_ACCOUNT, {"t": _sha256(token), "idle": idle.total_seconds(),
-                                     "absolute": absolute.total_seconds()})
+    params = {"t": _sha256(token), "idle": idle.total_seconds(), "absolute": absolute.total_seconds()}
+    try:
+        rows = db.rows(SESSION_ACCOUNT.format(session=TOUCH_SESSION), params)
+    except sa.exc.DBAPIError as exc:
+        if not faults.writes_refused(exc):
+            raise
+        # A read-only or full database: the signed-in still read, and the idle clock waits.
+        rows = db.rows(SESSION_ACCOUNT.format(session=PEEK_SESSION), params)
     if not rows:
         return None
     return _account(rows[0], rows[0]["id"], rows[0]["role"])

@@ -4,9 +4,12 @@ Every change is one transaction: the issue row (checked against its ``version``,
 edit is refused) and its event-log entry are written together or not at all. The database
 also refuses an illegal stage change (trigger ``issue_stage_guard``).
 """
+import hashlib
+import json
+
 import sqlalchemy as sa
 
-from layers import db
+from layers import db, faults
 from layers.messages import Refusal
 from layers.scope import in_scope
 
@@ -14,6 +17,7 @@ ORDER = ["reported", "topic", "notice", "consult", "implement", "publish", "feed
 ENDINGS = ("rejected", "merged")
 SATISFACTION = ("satisfied", "mostly_satisfied", "unsatisfied")
 IN_SCOPE = in_scope("i.community_id", "i.grid_id")
+KEY_LOCK = 7_146_014  # advisory-lock class of idempotency keys (migrate.py holds 7_146_146)
 
 
 class WorkflowError(Refusal):
@@ -24,11 +28,43 @@ class WorkflowError(Refusal):
         self.status = status
 
 
-def create(fields, actor):
+class KeyReused(WorkflowError):
+    """An idempotency key already stored for a different request."""
+
+    def __init__(self):
+        super().__init__("这个 Idempotency-Key 已用于另一份不同的诉求；新的诉求请用新的 key", 422)
+
+
+def fingerprint(fields, actor):
+    """A hash of who recorded what: a retry carries the same, another request does not."""
+    photo = fields.get("photo")
+    text = json.dumps({**{k: v for k, v in fields.items() if k != "photo"}, "actor": actor,
+                       "photo": hashlib.sha256(photo[1]).hexdigest() if photo else None},
+                      sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@faults.retried
+def create(fields, actor, key=None):
     """Record an issue at (lon, lat) in WGS84; PostGIS fills community, grid and compound.
-    Returns the new id. A point outside the subdistrict is refused (status 400)."""
+    Returns (id, created). A point outside the subdistrict is refused (status 400).
+
+    With an idempotency ``key`` the issue is stored once: a retry with the same key and the
+    same request returns the first issue's id and created=False; the same key with another
+    request is refused (KeyReused). Retries of one key queue behind a transaction-scoped lock,
+    and the key's primary key backs it up."""
     try:
         with db.transaction() as conn:
+            if key is not None:
+                fingerprinted = fingerprint(fields, actor)
+                db.execute("SELECT pg_advisory_xact_lock(:lock, hashtext(:key))",
+                           {"lock": KEY_LOCK, "key": key}, conn=conn)
+                stored = db.rows("SELECT issue_id, fingerprint FROM issue_request_key WHERE key = :key",
+                                 {"key": key}, conn=conn)
+                if stored:
+                    if stored[0]["fingerprint"] != fingerprinted:
+                        raise KeyReused()
+                    return stored[0]["issue_id"], False
             issue_id = db.scalar(
                 "INSERT INTO issue (title, description, category, channel, geom) VALUES"
                 " (:title, :description, :category, :channel,"
@@ -43,11 +79,15 @@ def create(fields, actor):
             db.execute("INSERT INTO issue_event (issue_id, actor, to_stage, note) "
                        "VALUES (:i, :a, 'reported', :n)",
                        {"i": issue_id, "a": actor, "n": fields.get("note") or "收集诉求"}, conn=conn)
+            if key is not None:
+                db.execute("INSERT INTO issue_request_key (key, fingerprint, issue_id, community_id)"
+                           " SELECT :key, :fingerprint, id, community_id FROM issue WHERE id = :i",
+                           {"key": key, "fingerprint": fingerprinted, "i": issue_id}, conn=conn)
     except sa.exc.IntegrityError as exc:
         if "outside the subdistrict" in str(exc.orig):
             raise WorkflowError("该位置不在中心路街道范围内，无法登记诉求", 400) from None
         raise
-    return issue_id
+    return issue_id, True
 
 
 def _locked(conn, issue_id, scope):
@@ -68,6 +108,7 @@ def next_stage(stage):
     return ORDER[ORDER.index(stage) + 1] if stage in ORDER[:-1] else None
 
 
+@faults.retried
 def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, result=None,
             satisfaction=None, reason=None, merged_into=None):
     """Move an issue one step forward, or end it as rejected/merged (with a reason)."""
@@ -132,6 +173,7 @@ def _merge_target_community(conn, issue_id, merged_into, scope):
     return rows[0]["community_id"]
 
 
+@faults.retried
 def note(issue_id, kind, text, actor, scope):
     """A deputy's claim (认领) or anyone's comment, in the event log; the stage stays."""
     with db.transaction() as conn:

@@ -1,5 +1,7 @@
 """One issue recorded and driven through all six steps by clicking in Chromium; it ends on
 the community's 公示 page and its compound's color is back where it was."""
+import re
+
 import sqlalchemy as sa
 
 from tests.helpers import add_user, browser_login, q, open_issues
@@ -46,6 +48,9 @@ def test_record_and_advance_an_issue_by_clicking(app, engine, page):
     page.click(".gm-record button[type=submit]")
     issue_id = int(page.get_attribute(".gm-done", "data-issue", timeout=10_000))
     assert q(engine, "SELECT compound_id, stage FROM issue WHERE id = :i", i=issue_id)[0] == (compound_id, "reported")
+    # the form sent an idempotency key (a UUID made for this submission), stored with the issue
+    keys = q(engine, "SELECT key FROM issue_request_key WHERE issue_id = :i", i=issue_id)
+    assert len(keys) == 1 and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", keys[0][0])
 
     # open its marker's popup once the live layer has it, then click through the steps
     page.wait_for_function(f"""(() => {{ let found = null;

@@ -22,6 +22,7 @@ RECORDERS = ("grid_leader", "community_staff", "deputy", "admin")
 ADVANCERS = ("grid_leader", "community_staff", "admin")
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
 
 
 def _body():
@@ -89,6 +90,21 @@ def issue_fields(body, photo=None):
             "reporter_phone": normalise_phone(phone) if phone else None, "photo": photo}
 
 
+def idempotency_key(body):
+    """The client's idempotency key: the ``Idempotency-Key`` header, else the body's
+    ``idempotency_key`` field; None when it sent neither."""
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    if key in (None, ""):
+        return None
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise BadRequest(_("Idempotency-Key 应为 1 到 200 个可见 ASCII 字符（如 UUID）"))
+    return key
+
+
+def key_reused():
+    return _("这个 Idempotency-Key 已用于另一份不同的请求；新的请求请用新的 key")
+
+
 def _refused(exc):
     return jsonify(error=i18n.refusal(exc)), exc.status
 
@@ -97,11 +113,15 @@ def _refused(exc):
 @roles_required(*RECORDERS)
 def create_issue():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
+    body = _body()
+    key = idempotency_key(body)
     try:
-        issue_id = workflow.create(issue_fields(_body(), photo), viewer.current().name)
+        issue_id, created = workflow.create(issue_fields(body, photo), viewer.current().name, key)
+    except workflow.KeyReused:
+        return jsonify(error=key_reused()), 422
     except workflow.WorkflowError as exc:
         return _refused(exc)
-    return jsonify(id=issue_id), 201
+    return jsonify(id=issue_id), 201 if created else 200
 
 
 @bp.post("/issues/<int:issue_id>/advance")

@@ -8,7 +8,9 @@ Only JSON is served. Errors are the spec's list, ``[{"code": 400, "description":
 
 A new request needs lat/long (nothing can be geocoded offline). ``email``, ``device_id`` and
 ``account_id`` are not stored (PIPL: collect the least); a ``media_url`` is refused rather
-than silently dropped, since the app cannot fetch it.
+than silently dropped, since the app cannot fetch it. A client that may resend a request sends
+an ``Idempotency-Key`` header (or ``idempotency_key`` field): the request is stored once, and
+the resend answers 200 with the same service_request_id.
 """
 import datetime as dt
 import math
@@ -185,9 +187,11 @@ def create_request(fmt):
         "reporter_name": _reporter_name(form),
         "reporter_phone": COUNTRY_CODE.sub("", (form.get("phone") or "").strip())})
     try:
-        issue_id = workflow.create(fields, f"open311:{key_name}")
+        issue_id, created = workflow.create(fields, f"open311:{key_name}", issues.idempotency_key(form))
+    except workflow.KeyReused:
+        abort(422, description=issues.key_reused())
     except workflow.WorkflowError as exc:
         abort(exc.status, description=i18n.refusal(exc))
     notice = _("已收到，社区将在 %(days)s 天内决定是否立为议题", days=open311.reply_days())
     return _json(json.dumps([{"service_request_id": str(issue_id), "service_notice": notice,
-                              "account_id": None}], ensure_ascii=False), status=201)
+                              "account_id": None}], ensure_ascii=False), status=201 if created else 200)

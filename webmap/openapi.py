@@ -23,6 +23,10 @@ def _nullable(kind, description):
     return {"type": kind, "nullable": True, "description": description}
 
 
+IDEMPOTENCY_FIELD = {"type": "string", "maxLength": 200,
+                     "description": "The Idempotency-Key header's key, for a form that cannot set headers."}
+
+
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"],
               "properties": {"error": _string("Why the request was refused, in the user's language "
@@ -44,6 +48,7 @@ SCHEMAS = {
             "compound_id": {"type": "integer"},
             "reporter_name": _string("Personal data: stored apart, shown only inside the area."),
             "reporter_phone": _string("Mobile (11 digits) or landline such as 0371-12345678."),
+            "idempotency_key": IDEMPOTENCY_FIELD,
         }},
     "IssueCreateMultipart": {
         "allOf": ["IssueCreate", {"type": "object", "properties": {
@@ -164,6 +169,7 @@ SCHEMAS = {
             "email": _string("Accepted and not stored."),
             "media_url": _string("Refused: photos by URL are not supported (400)."),
             "address_string": _string("Not enough on its own: lat/long are required (no geocoding)."),
+            "idempotency_key": IDEMPOTENCY_FIELD,
         }},
     "Open311Created": {"type": "array", "items": {"type": "object", "properties": {
         "service_request_id": {"type": "string"}, "service_notice": {"type": "string"},
@@ -196,6 +202,11 @@ PARAMETERS = {
     **{f"filter_{name}": ("query", {"name": name, "schema": {"type": "string", "format": "date"} if kind == "date"
                                     else {"type": kind}, "description": text})
        for name, (kind, text) in ISSUE_FILTERS.items()},
+    "idempotency_key": ("header", {"name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 200},
+                                   "description": "A key the client makes once per request (a UUID) and "
+                                                  "sends again on a retry: the issue is stored once, and the "
+                                                  "retry answers 200 with the same id. The same key with "
+                                                  "another request is a 422."}),
 }
 
 SESSION = [{"session": []}]
@@ -330,10 +341,13 @@ PATHS = {
     "/api/issues": {"post": {
         "summary": "Record an issue (grid leader, community staff, deputy, admin)", "tags": ["issues"],
         "security": SESSION_CSRF,
+        "parameters": ["idempotency_key"],
         "requestBody": _body("IssueCreate", ("multipart/form-data", "IssueCreateMultipart"),
                              ("application/x-www-form-urlencoded", "IssueCreate")),
-        "responses": {"201": _json("Created", "Recorded"), "400": "BadRequest", "401": "Unauthorized",
-                      "403": "Forbidden"}}},
+        "responses": {"201": _json("Created", "Recorded"),
+                      "200": _json("Created", "Already recorded under this idempotency key"),
+                      "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
+                      "422": "KeyReused"}}},
     "/api/issues/{issue_id}": {"get": {
         "summary": "An issue with its reporter and history, inside the viewer's area", "tags": ["issues"],
         "security": SESSION, "parameters": [_path("issue_id")],
@@ -467,12 +481,14 @@ PATHS = {
                           "400": "Open311Error", "404": "Open311Error"}},
         "post": {
             "summary": "Open311: report an issue (API key)", "tags": ["open311"],
-            "security": [{"open311_api_key": []}], "parameters": ["fmt", "lang"],
+            "security": [{"open311_api_key": []}], "parameters": ["fmt", "lang", "idempotency_key"],
             "requestBody": {"required": True, "content": {
                 "application/x-www-form-urlencoded": {"schema": "Open311Create"},
                 "multipart/form-data": {"schema": "Open311Create"}}},
             "responses": {"201": _json("Open311Created", "Recorded, stage reported"),
-                          "400": "Open311Error", "403": "Open311Error", "404": "Open311Error"}}},
+                          "200": _json("Open311Created", "Already recorded under this idempotency key"),
+                          "400": "Open311Error", "403": "Open311Error", "404": "Open311Error",
+                          "422": "Open311Error"}}},
     "/open311/v2/requests/{service_request_id}.{fmt}": {"get": {
         "summary": "Open311: one service request", "tags": ["open311"],
         "parameters": [_path("service_request_id"), "fmt", "lang"],
@@ -486,6 +502,7 @@ RESPONSES = {
     "Forbidden": _json("Error", "The role may not do this"),
     "NotFound": _json("Error", "Unknown, or outside the viewer's area"),
     "Conflict": _json("Error", "Stale version, or a move the workflow does not allow"),
+    "KeyReused": _json("Error", "The idempotency key was already used for a different request"),
     "Open311Error": _json("Open311Error", "Open311 error list; the HTTP status is its code"),
 }
 

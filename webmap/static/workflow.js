@@ -9,8 +9,8 @@ var Workflow = (function () {
   var esc = MapKit.esc;
   var S = function (k) { return cfg.strings[k] || k; };
 
-  function api(method, url, body) {
-    var options = {method: method, headers: {"X-CSRFToken": cfg.user.csrf}};
+  function api(method, url, body, headers) {
+    var options = {method: method, headers: Object.assign({"X-CSRFToken": cfg.user.csrf}, headers || {})};
     if (body instanceof FormData) options.body = body;
     else if (body) { options.body = JSON.stringify(body); options.headers["Content-Type"] = "application/json"; }
     return fetch(url, options).then(function (r) {
@@ -28,6 +28,17 @@ var Workflow = (function () {
   function stageName(code) {
     var s = choices.stages.filter(function (x) { return x.code === code; })[0];
     return s ? (cfg.lang === "en" ? s.name_en : s.name_zh) : code;
+  }
+
+  // A fresh idempotency key (a UUID v4). crypto.randomUUID exists only on HTTPS and localhost;
+  // getRandomValues everywhere.
+  function newKey() {
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    var b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
 
   // Record: the next tap on the map opens the form at that point.
@@ -49,13 +60,19 @@ var Workflow = (function () {
     var popup = L.popup({maxWidth: 300}).setLatLng(latlng).setContent(html).openOn(map);
     var form = popup.getElement().querySelector("form");
     L.DomEvent.disableClickPropagation(form);
+    // One key per submission: a second tap on submit, or a resend after the network failed,
+    // reuses it, so the server stores the issue once. A submission it refused (400) stored
+    // nothing, and the corrected form is a new submission with a new key.
+    var key = newKey();
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var data = new FormData(form);
       if (!form.photo.files.length) data.delete("photo");
-      api("POST", "/api/issues", data).then(function (res) {
-        if (res.status === 201) GridMap.refreshTiles();
-        if (res.status === 201) popup.setContent("<p class='gm-done' data-issue='" + esc(res.body.id) + "'>" +
+      api("POST", "/api/issues", data, {"Idempotency-Key": key}).then(function (res) {
+        var recorded = res.status === 201 || res.status === 200;
+        if (res.status >= 400 && res.status < 500) key = newKey();
+        if (recorded) GridMap.refreshTiles();
+        if (recorded) popup.setContent("<p class='gm-done' data-issue='" + esc(res.body.id) + "'>" +
           esc(S("recorded")) + " #" + esc(res.body.id) + "</p>");
         else form.querySelector(".gm-error").textContent = res.body.error;
       });
