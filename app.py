@@ -47,8 +47,8 @@ def create_app(test_config=None):
     from data.cli import import_cli, sample_cli, synth_cli
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
-                        issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
-                        search, tiles)
+                        issuelist, issues, mapview, meetings, nav, notice, offline, ogc, open311, openapi,
+                        printmap, search, tiles)
     from webmap import access_log, limits
 
     i18n.init_app(app)
@@ -57,7 +57,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, offline.bp):
         app.register_blueprint(blueprint)
     limits.init_app(app)
     access_log.init_app(app)
