@@ -167,3 +167,66 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     html = page.content()
     assert not any(p in html for p in own_phones | other_phones)
     assert "data-gridmap" not in html
+
+
+def _kept(page, name):
+    browser_login(page, name)
+    page.wait_for_selector("html[data-gridmap=ready]")
+    page.wait_for_selector("html[data-offline=kept]", timeout=30_000)
+
+
+def test_a_disabled_account_loses_its_offline_data_at_the_next_contact(app, phone):
+    page = phone
+    add_user(app, "off_gone", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_gone")
+    assert "gridmap-area-v1" in page.evaluate("caches.keys()")
+    result = app.test_cli_runner().invoke(args=["users", "disable", "off_gone"])
+    assert result.exit_code == 0, result.output
+    # any API call answers 401 now: the service worker deletes the area
+    assert page.evaluate("fetch('/api/my-area').then(r => r.status)") == 401
+    page.wait_for_function("caches.keys().then(keys => keys.indexOf('gridmap-area-v1') < 0)")
+    page.context.set_offline(True)
+    page.goto(page.base + "/?panel=myarea")
+    assert "本机没有保存的数据" in page.inner_text("body")
+    assert "data-gridmap" not in page.content()
+
+
+def test_kept_data_expires_after_seven_days_without_a_sync(app, phone):
+    page = phone
+    add_user(app, "off_old", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_old")
+    # the bundle as if the last sync were eight days ago
+    page.evaluate("""async () => {
+        const cache = await caches.open("gridmap-area-v1");
+        const bundle = await (await cache.match("/api/offline/area")).json();
+        bundle.synced_at = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString();
+        await cache.put("/api/offline/area", new Response(JSON.stringify(bundle), {headers: {"Content-Type": "application/json"}}));
+    }""")
+    page.context.set_offline(True)
+    page.goto(page.base + "/?panel=myarea")
+    assert "本机没有保存的数据" in page.inner_text("body")
+    assert "gridmap-area-v1" not in page.evaluate("caches.keys()")
+
+
+def test_a_refused_record_stays_with_the_servers_message(app, engine, phone):
+    page = phone
+    add_user(app, "off_far", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_far")
+    page.wait_for_selector("html[data-workflow=ready]")
+    page.context.set_offline(True)
+    _record(page, 113.10, 34.60, "离线记录 街道以外")   # far outside the subdistrict
+    page.wait_for_function("document.querySelector('.gm-outbox-count').textContent === '待同步 1'")
+    page.context.set_offline(False)
+    page.evaluate("Outbox.sync()")
+    page.wait_for_selector(".gm-outbox.has-refused")
+    page.click(".gm-outbox-count")
+    item = page.locator(".gm-outbox-list li.refused")
+    assert "不在中心路街道范围内" in item.locator(".gm-error").inner_text()
+    assert page.inner_text(".gm-outbox-count") == "待同步 1"   # kept, never dropped
+    # retried as it is, it is refused again and stays; deleted, it is gone; nothing was stored
+    item.locator(".gm-outbox-retry").click()
+    page.wait_for_selector(".gm-outbox-list li.refused .gm-error")
+    page.on("dialog", lambda d: d.accept())
+    page.locator(".gm-outbox-list li.refused .gm-outbox-delete").click()
+    page.wait_for_function("document.querySelector('.gm-outbox').hidden")
+    assert q(engine, "SELECT count(*) FROM issue WHERE title = '离线记录 街道以外'")[0][0] == 0

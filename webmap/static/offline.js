@@ -19,7 +19,7 @@ var Offline = (function () {
   function wipe() { return window.caches ? caches.delete(AREA) : Promise.resolve(); }
 
   function keptBundle() {
-    return caches.open(AREA).then(function (c) { return c.match(BUNDLE); })
+    return caches.match(BUNDLE, {cacheName: AREA})   // never creates the cache, unlike caches.open
       .then(function (r) { return r ? r.json() : null; })
       .then(function (b) {
         if (b && !(Date.now() - Date.parse(b.synced_at) < MAX_AGE_MS)) return wipe().then(function () { return null; });

@@ -23,7 +23,8 @@ function wipe() { return caches.delete(AREA); }
 
 // The bundle, or null when there is none or it is too old (then it is deleted).
 function bundle() {
-  return caches.open(AREA).then(function (c) { return c.match(BUNDLE); }).then(function (r) {
+  // caches.match with a cacheName never creates the cache (caches.open would, left empty).
+  return caches.match(BUNDLE, {cacheName: AREA}).then(function (r) {
     if (!r) return null;
     return r.json().then(function (b) {
       if (!(Date.now() - Date.parse(b.synced_at) < MAX_AGE_MS)) return wipe().then(function () { return null; });
@@ -107,7 +108,7 @@ var NOTHING_KEPT = "<!doctype html><meta charset='utf-8'><meta name='viewport' c
 function page(request) {
   return network(request).catch(function () {
     return bundle().then(function (b) {
-      return b ? caches.open(AREA).then(function (c) { return c.match("/"); }) : null;
+      return b ? caches.match("/", {cacheName: AREA}) : null;
     }).then(function (r) {
       return r || new Response(NOTHING_KEPT, {status: 503, headers: {"Content-Type": "text/html; charset=utf-8"}});
     });
