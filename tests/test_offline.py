@@ -139,3 +139,9 @@ def test_signing_out_clears_the_sites_storage(app, client, people):
     assert r.status_code == 302
     assert r.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert client.get("/api/offline/area").status_code == 401
+
+
+def test_nothing_kept_page_is_plain(client):
+    html = client.get("/offline").get_data(as_text=True)
+    assert "本机没有保存的数据" in html and "<script" not in html
+    assert "no data kept on this device" in client.get("/offline?lang=en").get_data(as_text=True)

@@ -8,7 +8,7 @@ tells the page to delete what it keeps, and signing out clears the site's storag
 import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, jsonify, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import escape
@@ -73,6 +73,12 @@ def icon(name):
     if name not in appicons.SIZES:
         abort(404)
     return Response(appicons.png(name), mimetype="image/png", headers={"Cache-Control": "max-age=86400"})
+
+
+@bp.get("/offline")
+def nothing_kept():
+    """The page the service worker shows offline when nothing is kept on the device."""
+    return render_template("offline.html")
 
 
 @bp.get("/sw.js")

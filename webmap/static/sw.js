@@ -15,8 +15,12 @@ var AREA = "gridmap-area-v1";
 var BUNDLE = "/api/offline/area";
 var MAX_AGE_MS = 7 * 24 * 3600 * 1000;   // webmap/offline.py OFFLINE_DAYS
 var SHELL_API = ["/api/choices", "/api/legend"];
+var NOTHING_KEPT = "/offline";
 
-self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("install", function (e) {
+  self.skipWaiting();
+  e.waitUntil(caches.open(SHELL).then(function (c) { return c.add(NOTHING_KEPT); }).catch(function () {}));
+});
 self.addEventListener("activate", function (e) { e.waitUntil(self.clients.claim()); });
 
 function wipe() { return caches.delete(AREA); }
@@ -100,17 +104,14 @@ function asset(request) {
   });
 }
 
-var NOTHING_KEPT = "<!doctype html><meta charset='utf-8'><meta name='viewport' content='width=device-width'>" +
-  "<title>离线 Offline</title><p>离线：本机没有保存的数据。请联网后登录。</p>" +
-  "<p>Offline: nothing is kept on this device. Sign in when you are back online.</p>";
-
-// The map page: from the network; offline the signed-in page kept with the bundle.
+// The map page: from the network; offline the signed-in page kept with the bundle, else the
+// page saying that nothing is kept (/offline, kept at install).
 function page(request) {
   return network(request).catch(function () {
     return bundle().then(function (b) {
       return b ? caches.match("/", {cacheName: AREA}) : null;
     }).then(function (r) {
-      return r || new Response(NOTHING_KEPT, {status: 503, headers: {"Content-Type": "text/html; charset=utf-8"}});
+      return r || caches.match(NOTHING_KEPT, {cacheName: SHELL}).then(function (page) { return page || Response.error(); });
     });
   });
 }
