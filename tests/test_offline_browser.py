@@ -159,6 +159,8 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     page.wait_for_function("caches.keys().then(keys => keys.indexOf('gridmap-area-v1') < 0)")
     kept = page.evaluate(DEVICE_DUMP)
     assert not any(p in kept["text"] for p in own_phones | other_phones)
+    # Clear-Site-Data on the sign-out answer emptied IndexedDB (the signed-out page opens none)
+    assert "gridmap-outbox" not in page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))")
     page.context.set_offline(True)
     try:
         page.reload()
