@@ -192,7 +192,8 @@ def test_a_retried_advance_does_not_apply_twice(staff, engine, inside):
 def test_concurrent_records_and_advances_never_fail(app, people, engine, inside):
     """Records and advances of issues of one compound at once, as in the load test: each is
     201/200 or a 409 for a stale version, never a 500 (a deadlock between the state triggers
-    is retried, not shown)."""
+    is retried, not shown; two refreshes of one compound's state take turns, migration 0014),
+    and the compound's, grid's and community's open counts stay true."""
     issue_ids = [record(login(app.test_client(), "k_staff"), inside, str(uuid.uuid4()), title="并发推进")
                  .get_json()["id"] for _ in range(4)]
     stop, answers = threading.Event(), []
@@ -225,3 +226,12 @@ def test_concurrent_records_and_advances_never_fail(app, people, engine, inside)
     stop.set()
     [t.join() for t in threads]
     assert answers and set(answers) <= {200, 201, 409}, sorted(set(answers))
+    # the summary rows the triggers keep still agree with the issues (no refresh lost)
+    compound_id, grid_id, community_id = q(engine, "SELECT compound_id, grid_id, community_id FROM issue "
+                                                   "WHERE id = :i", i=issue_ids[0])[0]
+    for table, column, value in (("compound_state", "compound_id", compound_id),
+                                 ("grid_state", "grid_id", grid_id),
+                                 ("community_state", "community_id", community_id)):
+        kept = q(engine, f"SELECT open_issues FROM {table} WHERE {column} = :v", v=value)
+        counted = q(engine, f"SELECT count(*) FROM issue WHERE {column} = :v AND due_at IS NOT NULL", v=value)
+        assert kept == counted, (table, kept, counted)
