@@ -1,5 +1,6 @@
 """The Flask application factory: configuration, the engine, blueprints and CLI groups."""
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -21,6 +22,21 @@ def _secret_key():
     return path.read_text().strip()
 
 
+def demo_accounts_file(var, url, local):
+    """Where `sample load` keeps the demo passwords: one file per database, so loading the
+    sample elsewhere never replaces the passwords of the local map (``var/demo-accounts.txt``)."""
+    if local:
+        return var / "demo-accounts.txt"
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "local"
+    if isinstance(host, tuple):
+        host = host[0]
+    label = "-".join(str(part) for part in (host, parsed.port, parsed.database) if part)
+    return var / f"demo-accounts-{re.sub(r'[^A-Za-z0-9._-]+', '_', label).strip('_.')}.txt"
+
+
 def create_app(test_config=None):
     from layers import cluster, db
 
@@ -32,7 +48,7 @@ def create_app(test_config=None):
             DATABASE_URL=os.environ.get("DATABASE_URL"),
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
-            DEMO_ACCOUNTS_FILE=VAR / "demo-accounts.txt",
+            PUBLIC_LEDGER=os.environ.get("PUBLIC_LEDGER", "").lower() in ("1", "true", "yes"),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -41,6 +57,9 @@ def create_app(test_config=None):
     else:
         app.config.update(BASEMAP="none")
         app.config.update(test_config)
+    app.config.setdefault("VAR", VAR)
+    app.config.setdefault("DEMO_ACCOUNTS_FILE", demo_accounts_file(
+        Path(app.config["VAR"]), app.config["DATABASE_URL"], "EMBEDDED_CLUSTER" in app.config))
 
     app.extensions["gridmap_engine"] = db.make_engine(app.config["DATABASE_URL"])
 

@@ -482,24 +482,28 @@ DEMO_ACCOUNTS = [
 
 
 def create_demo_accounts(conn, accounts_file=None):
-    """The demo accounts with random passwords; written to ``accounts_file`` (owner-only)."""
+    """The demo accounts with random passwords, written to ``accounts_file`` (owner-only) and
+    nowhere else: never to the output, which ends up in service logs. Returns a few lines
+    naming the accounts and where their passwords are."""
     lines = []
     for name, role, area in DEMO_ACCOUNTS:
         password = secrets.token_urlsafe(9)
         users.add(name, role, password, area, conn=conn)
         lines.append(f"{name}\t{role}\t{area or '全街道'}\t{password}")
-    text = "示例账号（仅示例数据）：用户名\t角色\t范围\t密码\n" + "\n".join(lines) + "\n"
     if accounts_file is not None:
         accounts_file.parent.mkdir(parents=True, exist_ok=True)
         accounts_file.unlink(missing_ok=True)
         accounts_file.touch(mode=0o600)
-        accounts_file.write_text(text)
-    return text
+        accounts_file.write_text("示例账号（仅示例数据）：用户名\t角色\t范围\t密码\n" + "\n".join(lines) + "\n")
+        where = f"密码见 {accounts_file}（仅所有者可读） (passwords in {accounts_file}, owner-only)"
+    else:
+        where = "密码未保存 (passwords not kept)"
+    return f"示例账号 (demo accounts)：{'、'.join(name for name, _role, _area in DEMO_ACCOUNTS)}；{where}"
 
 
 def load(eng, progress=True, accounts_file=None):
     """Load the sample subdistrict unless one is already there; returns a one-line summary
-    followed by the demo accounts and their passwords."""
+    followed by the demo accounts' names and the file that holds their passwords."""
     assert len(names.COMPOUND_NAMES) + sum(map(len, names.NAMED_COMPOUNDS.values())) >= 62
     with eng.begin() as conn:
         if conn.execute(sa.text("SELECT count(*) FROM subdistrict")).scalar():

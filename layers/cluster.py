@@ -5,11 +5,15 @@ PostgreSQL refuses to run as root, so when the effective user is root every
 cluster listens only on a Unix socket inside its own folder: nothing is exposed
 on the network and two clusters never fight over a port.
 """
+import fcntl
 import glob
+import json
 import os
 import pwd
 import shutil
 import subprocess
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 DB_NAME = "gridmap"
@@ -39,6 +43,7 @@ class Cluster:
         self.log = self.root / "postgres.log"
         self.bindir = _pg_bindir()
         self._as_root = os.geteuid() == 0
+        self._token = None
 
     @property
     def url(self):
@@ -107,6 +112,43 @@ class Cluster:
         if self.running():
             self._cmd("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data))
 
+    # Several processes may serve from one cluster (two `make run` on different ports): each
+    # registers in ``users.json`` while it runs, and only the last one out stops the cluster,
+    # and only if one of them started it. A process that died without leaving is skipped.
+
+    @contextmanager
+    def _users(self):
+        """The users file, read and written under an exclusive lock."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "users.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            path = self.root / "users.json"
+            state = json.loads(path.read_text()) if path.exists() else {"users": [], "owned": False}
+            state["users"] = [u for u in state["users"] if _alive(int(u.split(":")[0]))]
+            yield state
+            path.write_text(json.dumps(state))
+
+    def acquire(self):
+        """Start the cluster if needed and register this user of it (until ``release``)."""
+        with self._users() as state:
+            if self.start():
+                state["owned"] = True   # else it stays as it was: started by a user (perhaps one
+                                        # that died since) or by someone else, a `flask …` command
+            self._token = f"{os.getpid()}:{uuid.uuid4().hex}"
+            state["users"].append(self._token)
+
+    def release(self):
+        """Unregister; stop the cluster if no other user is left and a user started it.
+        Returns (stopped, the number of other users still on it)."""
+        with self._users() as state:
+            state["users"] = [u for u in state["users"] if u != self._token]
+            self._token = None
+            if state["users"] or not state["owned"]:
+                return False, len(state["users"])
+            self.stop()
+            state["owned"] = False
+            return True, 0
+
     def _ensure_database(self):
         import psycopg2
 
@@ -117,3 +159,13 @@ class Cluster:
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{DB_NAME}"')
         conn.close()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

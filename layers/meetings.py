@@ -1,22 +1,29 @@
 """Consultation meetings (协商活动) at venues, linked to the issues they discussed."""
 from layers import db
 from layers.messages import Refusal
-from layers.scope import in_scope
+from layers.scope import community_in_scope, in_scope
 
 KINDS = ("party_member", "resident_rep", "heads", "volunteer", "npc_deputy", "cppcc_member")
 
 
 class MeetingError(Refusal, ValueError):
-    """The meeting was refused; the message says why."""
+    """The meeting was refused; ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, msgid, status=400, **params):
+        super().__init__(msgid, **params)
+        self.status = status
 
 
 def create(fields, scope):
-    """Record a meeting; the platform must be one the venue serves. Returns its id."""
+    """Record a meeting at a venue of the writer's area; the platform must be one the venue
+    serves, the issues must be in the area too. Returns its id."""
     with db.transaction() as conn:
         platforms = [r["platform"] for r in db.rows(
-            "SELECT platform FROM venue_platform WHERE venue_id = :v", {"v": fields["venue_id"]}, conn=conn)]
+            "SELECT vp.platform FROM venue_platform vp JOIN venue v ON v.id = vp.venue_id"
+            f" WHERE vp.venue_id = :v AND {community_in_scope('v.community_id')}",
+            {"v": fields["venue_id"], **scope}, conn=conn)]
         if not platforms:
-            raise MeetingError("没有这个协商议事场所：%(id)s", id=fields["venue_id"])
+            raise MeetingError("没有这个协商议事场所，或不在您的范围内：%(id)s", 404, id=fields["venue_id"])
         if fields["platform"] not in platforms:
             raise MeetingError("该场所不承担“%(platform)s”平台（可选：%(choices)s）",
                                platform=fields["platform"], choices="、".join(platforms))
@@ -28,7 +35,7 @@ def create(fields, scope):
             f"SELECT i.id FROM issue i WHERE i.id = ANY(CAST(:ids AS int[])) AND "
             f"{in_scope('i.community_id', 'i.grid_id')}", {"ids": issue_ids, **scope}, conn=conn)}
         if set(issue_ids) - found:
-            raise MeetingError("没有这些诉求，或不在您的范围内：%(ids)s",
+            raise MeetingError("没有这些诉求，或不在您的范围内：%(ids)s", 404,
                                ids=", ".join(map(str, sorted(set(issue_ids) - found))))
         meeting_id = db.scalar(
             "INSERT INTO meeting (venue_id, platform, held_on, title, attendee_count, attendee_kinds,"
@@ -61,7 +68,7 @@ PAGE_VENUES = f"""
               FROM venue_platform vp JOIN platform p ON p.code = vp.platform
              WHERE vp.venue_id = v.id) AS platforms
       FROM venue v JOIN community m ON m.id = v.community_id
-     WHERE {in_scope("v.community_id", "v.community_id")} ORDER BY m.id, v.id"""
+     WHERE {community_in_scope("v.community_id")} ORDER BY m.id, v.id"""
 
 PAGE_OPEN_ISSUES = f"""
     SELECT i.id, i.title, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name FROM issue i JOIN stage st ON st.code = i.stage
@@ -73,7 +80,7 @@ PAGE_RECENT = f"""
            CASE WHEN :en THEN p.name_en ELSE p.name_zh END AS platform, mt.attendee_count,
            (SELECT count(*) FROM meeting_issue mi WHERE mi.meeting_id = mt.id) AS issues
       FROM meeting mt JOIN venue v ON v.id = mt.venue_id JOIN platform p ON p.code = mt.platform
-     WHERE {in_scope("v.community_id", "v.community_id")}
+     WHERE {community_in_scope("v.community_id")}
      ORDER BY mt.held_on DESC, mt.id DESC LIMIT 30"""
 
 

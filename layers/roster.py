@@ -98,8 +98,17 @@ def retire(head_id, version, scope, actor, retired_on=None):
 def add(fields, scope, actor, conn=None, action="add"):
     """Appoint a new head in a compound of the viewer's area; returns the new contact."""
     with db.joined(conn) as conn:
-        allowed = db.rows(f"SELECT 1 FROM compound c WHERE c.id = :c AND {IN_SCOPE}",
-                          {"c": fields.get("compound_id"), **scope}, conn=conn)
+        # The post's building and unit must be of that compound, or the row would reach into
+        # another compound (and perhaps another area).
+        allowed = db.rows(
+            f"SELECT 1 FROM compound c WHERE c.id = :c AND {IN_SCOPE}"
+            " AND (CAST(:b AS int) IS NULL OR EXISTS"
+            "      (SELECT 1 FROM building b WHERE b.id = :b AND b.compound_id = c.id))"
+            " AND (CAST(:u AS int) IS NULL OR EXISTS"
+            "      (SELECT 1 FROM unit u JOIN building b ON b.id = u.building_id WHERE u.id = :u"
+            "        AND b.compound_id = c.id AND u.building_id = coalesce(CAST(:b AS int), u.building_id)))",
+            {"c": fields.get("compound_id"), "b": fields.get("building_id"), "u": fields.get("unit_id"),
+             **scope}, conn=conn)
         if not allowed:
             raise NotFound(fields.get("compound_id"))
         head_id = db.scalar(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from layers import db, faults
 from layers.messages import Refusal
-from layers.scope import in_scope
+from layers.scope import community_in_scope, in_scope
 
 ORDER = ["reported", "topic", "notice", "consult", "implement", "publish", "feedback", "closed"]
 ENDINGS = ("rejected", "merged")
@@ -45,9 +45,10 @@ def fingerprint(fields, actor):
 
 
 @faults.retried
-def create(fields, actor, key=None):
+def create(fields, actor, scope, key=None):
     """Record an issue at (lon, lat) in WGS84; PostGIS fills community, grid and compound.
-    Returns (id, created). A point outside the subdistrict is refused (status 400).
+    Returns (id, created). A point outside the subdistrict is refused (status 400), one outside
+    the recorder's area too (status 403), and nothing is written.
 
     With an idempotency ``key`` the issue is stored once: a retry with the same key and the
     same request returns the first issue's id and created=False; the same key with another
@@ -69,6 +70,9 @@ def create(fields, actor, key=None):
                 "INSERT INTO issue (title, description, category, channel, geom) VALUES"
                 " (:title, :description, :category, :channel,"
                 "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id", fields, conn=conn)
+            if not db.scalar(f"SELECT coalesce({IN_SCOPE}, false) FROM issue i WHERE i.id = :id",
+                             {"id": issue_id, **scope}, conn=conn):
+                raise WorkflowError("该位置不在您的范围内，无法登记诉求", 403)
             if fields.get("reporter_name") or fields.get("reporter_phone"):
                 db.execute("INSERT INTO issue_reporter VALUES (:i, :n, :p)",
                            {"i": issue_id, "n": fields.get("reporter_name"),
@@ -129,7 +133,7 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
             raise WorkflowError("不能从“%(stage)s”直接到“%(to)s”，下一步应为“%(next)s”",
                                 stage=current, to=to, next=next_stage(current))
         if to == "consult":
-            _check_meeting(conn, meeting_id)
+            _check_meeting(conn, meeting_id, scope)
         if to == "publish" and not (result or "").strip():
             raise WorkflowError("公示结果需要填写办理结果", 400)
         if to == "feedback" and satisfaction not in SATISFACTION:
@@ -154,11 +158,13 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
         return version + 1
 
 
-def _check_meeting(conn, meeting_id):
+def _check_meeting(conn, meeting_id, scope):
+    """The meeting must exist and be held at a venue of the writer's area."""
     if meeting_id is None:
         raise WorkflowError("开展协商需要关联一次协商活动", 400)
-    if not db.rows("SELECT 1 FROM meeting WHERE id = :m", {"m": meeting_id}, conn=conn):
-        raise WorkflowError("没有这次协商活动：%(id)s", 400, id=meeting_id)
+    if not db.rows("SELECT 1 FROM meeting m JOIN venue v ON v.id = m.venue_id WHERE m.id = :m AND "
+                   f"{community_in_scope('v.community_id')}", {"m": meeting_id, **scope}, conn=conn):
+        raise WorkflowError("没有这次协商活动，或不在您的范围内：%(id)s", 404, id=meeting_id)
 
 
 def _merge_target_community(conn, issue_id, merged_into, scope):
@@ -169,7 +175,7 @@ def _merge_target_community(conn, issue_id, merged_into, scope):
     rows = db.rows(f"SELECT i.community_id FROM issue i WHERE i.id = :id AND {IN_SCOPE}",
                    {"id": merged_into, **scope}, conn=conn)
     if not rows:
-        raise WorkflowError("没有这件诉求：%(id)s", 400, id=merged_into)
+        raise WorkflowError("没有这件诉求，或不在您的范围内：%(id)s", 404, id=merged_into)
     return rows[0]["community_id"]
 
 

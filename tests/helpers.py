@@ -44,3 +44,13 @@ def browser_login(page, name, password=PASSWORD, next_path=None):
 def open_issues(engine, compound_id):
     """Open issues of a compound, as the state kept by the database says (compound_state)."""
     return q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=compound_id)[0][0]
+
+
+def public_ledger_app(database):
+    """An app with the issue ledger opened to everyone (``PUBLIC_LEDGER``), for the modules that
+    read the list and its exports as the public would; yields it, then closes its engine."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database, "PUBLIC_LEDGER": True})
+    yield app
+    app.extensions["gridmap_engine"].dispose()

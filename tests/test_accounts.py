@@ -224,6 +224,7 @@ def test_demo_accounts_only_with_the_sample(cluster, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert all(name in text and name in summary for name, _role, _area in sample.DEMO_ACCOUNTS)
+    assert str(path) in summary
     eng.dispose()
 
 

@@ -9,7 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from layers.dashboard import FIGURES_SQL
+from tests.helpers import public_ledger_app
 from webmap.issuelist import PAGE_SIZE
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``): this module reads it as the public."""
+    yield from public_ledger_app(database)
+
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")

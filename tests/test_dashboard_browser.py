@@ -4,11 +4,21 @@ issues and a ranked compound zooms the map to it."""
 import re
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import public_ledger_app
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHARTS = ("months", "platforms", "communities", "on-time", "categories")
 HOTSPOTS_READY = "document.documentElement.dataset.hotspots === 'ready'"
 DASHBOARD_READY = "document.documentElement.dataset.dashboard === 'ready'"
 MAP = "window[document.querySelector('.folium-map').id]"
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``): this module reads it as the public."""
+    yield from public_ledger_app(database)
 
 
 def open_dashboard(page):

@@ -10,7 +10,14 @@ import pyogrio
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import add_user, login, q
+from tests.helpers import add_user, login, q, public_ledger_app
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``): this module reads it as the public."""
+    yield from public_ledger_app(database)
+
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")

@@ -10,11 +10,19 @@ import sqlalchemy as sa
 
 from layers import dashboard, hierarchy, issue_filter, workflow
 from layers.hierarchy import Area
-from tests.helpers import add_user, login, q
+from tests.helpers import add_user, login, public_ledger_app, q
 from webmap.issuelist import MAX_PAGE, PAGE_SIZE
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ALL = {"scope_all": True, "scope_grids": [], "scope_communities": []}
+
+
+@pytest.fixture(scope="module")
+def app(database):
+    """The ledger opened to everyone (``PUBLIC_LEDGER``): this module reads it as the public."""
+    yield from public_ledger_app(database)
+
+
 # (title, community, stage, days since reported, days in the stage, closed on time)
 TEST_ISSUES = [
     ("东测：路灯不亮", 0, "reported", 1, 1, None),

@@ -50,7 +50,8 @@ def advance(client, engine, issue_id, to, **extra):
 
 def a_meeting(client, engine):
     venue_id, platform = q(engine, "SELECT v.id, vp.platform FROM venue v JOIN venue_platform vp "
-                                   "ON vp.venue_id = v.id ORDER BY v.id LIMIT 1")[0]
+                                   "ON vp.venue_id = v.id JOIN community m ON m.id = v.community_id "
+                                   "WHERE m.name = '汇丰社区' ORDER BY v.id LIMIT 1")[0]
     response = client.post("/api/meetings", json={
         "venue_id": venue_id, "platform": platform, "held_on": "2026-11-01", "title": "小板凳恳谈会",
         "attendee_count": 18, "attendee_kinds": ["party_member", "heads"], "minutes": "议定修复"})
@@ -194,8 +195,9 @@ def test_photo_is_size_capped_and_stripped_of_metadata(staff, engine):
 
 
 def test_meeting_platform_must_be_served_by_the_venue(staff, engine):
-    venue_id = q(engine, "SELECT venue_id FROM venue_platform GROUP BY venue_id "
-                         "HAVING NOT bool_or(platform = 'cppcc_consult') LIMIT 1")[0][0]
+    venue_id = q(engine, "SELECT vp.venue_id FROM venue_platform vp JOIN venue v ON v.id = vp.venue_id "
+                         "JOIN community m ON m.id = v.community_id WHERE m.name = '汇丰社区' "
+                         "GROUP BY vp.venue_id HAVING NOT bool_or(vp.platform = 'cppcc_consult') LIMIT 1")[0][0]
     response = staff.post("/api/meetings", json={
         "venue_id": venue_id, "platform": "cppcc_consult", "held_on": "2026-11-01", "title": "t",
         "attendee_count": 3})

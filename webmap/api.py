@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from geo.bbox import BBoxError, parse_bbox
 from layers import areas, buildings, compounds, features, hierarchy, issues, lookup, venues, version
-from webmap import basemaps, extent, modes, viewer
+from webmap import basemaps, extent, modes, validate, viewer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -80,6 +80,7 @@ def etag_for(*parts):
 
 
 @bp.get("/layers/<layer>.geojson")
+@validate.query(validate.Layer)
 def layer_geojson(layer):
     if layer not in LAYERS:
         return jsonify(error=_("未知图层：%(value)s", value=layer)), 404
@@ -115,6 +116,7 @@ def _coordinate(name, low, high):
 
 
 @bp.get("/lookup")
+@validate.query(validate.Lookup)
 def lookup_point():
     lon, lat = _coordinate("lon", -180, 180), _coordinate("lat", -90, 90)
     if request.args.get("crs") == "gcj02":  # a click on a Gaode basemap
@@ -126,6 +128,7 @@ def lookup_point():
 
 
 @bp.get("/compounds/<int:compound_id>")
+@validate.query(validate.Map)
 def compound_card(compound_id):
     card = compounds.card(compound_id, viewer.current().scope_params(), as_of_param())
     if card is None:
@@ -137,6 +140,7 @@ HEAT_CELL_PX = 6
 
 
 @bp.get("/heat")
+@validate.query(validate.Heat)
 def heat():
     """Open issues binned for the heat layer: cells of a few pixels at ``zoom`` in ``bbox``."""
     bbox = bbox_param()
@@ -156,6 +160,7 @@ def heat():
 
 
 @bp.get("/legend")
+@validate.query(validate.Layer)
 def legend():
     """The legend of a color mode (for maps drawn from tiles); ``bbox`` bounds a replayed date."""
     mode, as_of = mode_param(), as_of_param()
@@ -164,6 +169,7 @@ def legend():
 
 
 @bp.get("/areas")
+@validate.query(validate.AreaOnly)
 def area_tree():
     """The extent (``?area=``, else the viewer's own) with its breadcrumb and its children,
     each with bounds: what the map's drill-down city → district → subdistrict → community shows."""

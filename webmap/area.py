@@ -3,8 +3,6 @@
 Reads are scoped in SQL (layers.scope); outside the area a contact or issue is a 404, so
 nobody learns what exists elsewhere. Roster edits are for community staff and admins.
 """
-import re
-
 import sqlalchemy as sa
 
 from flask import Blueprint, jsonify, render_template, request
@@ -14,12 +12,11 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from data.importers.contacts import normalise_phone
 from layers import myarea, roster
-from webmap import viewer
+from webmap import validate, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("area", __name__)
 EDITORS = ("community_staff", "admin")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @bp.get("/api/my-area")
@@ -59,39 +56,25 @@ def contact_history(head_id):
     return jsonify(roster.history(head_id, viewer.current().scope_params()))
 
 
-def _fields(body, required):
-    """The contact fields of a request body, checked; BadRequest names what is wrong."""
+def _fields(contact, required):
+    """The contact fields given (all of them when ``required``), checked; BadRequest names
+    what is wrong."""
+    given = contact.model_fields_set
     fields = {}
-    name = (body.get("name") or "").strip()
-    if "name" in body or required:
-        if not name or len(name) > 30:
+    if "name" in given or required:
+        if not contact.name:
             raise BadRequest(_("姓名不能为空，且不超过 30 个字"))
-        fields["name"] = name
-    if "phone" in body or required:
-        phone = normalise_phone(str(body.get("phone") or ""))
+        fields["name"] = contact.name
+    if "phone" in given or required:
+        phone = normalise_phone(contact.phone or "")
         if phone is None:
             raise BadRequest(_("电话格式不对（手机号 11 位，或座机如 0371-12345678）"))
         fields["phone"] = phone
-    if body.get("appointed_on"):
-        if not DATE.fullmatch(str(body["appointed_on"])):
-            raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=body["appointed_on"]))
-        fields["appointed_on"] = body["appointed_on"]
-    if "certificate_no" in body:
-        fields["certificate_no"] = (body.get("certificate_no") or "").strip() or None
+    if contact.appointed_on:
+        fields["appointed_on"] = contact.appointed_on.isoformat()
+    if "certificate_no" in given:
+        fields["certificate_no"] = contact.certificate_no or None
     return fields
-
-
-def _body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_("请求内容应为 JSON 对象"))
-    return body
-
-
-def _version(body):
-    if not isinstance(body.get("version"), int):
-        raise BadRequest(_("缺少 version（先读取联系人再修改）"))
-    return body["version"]
 
 
 def _actor():
@@ -101,23 +84,23 @@ def _actor():
 @bp.patch("/api/contacts/<int:head_id>")
 @roles_required(*EDITORS)
 def edit_contact(head_id):
-    body = _body()
-    return jsonify(roster.edit(head_id, _fields(body, False), _version(body),
+    change = validate.body(validate.EditContact)
+    return jsonify(roster.edit(head_id, _fields(change, False), change.version,
                                viewer.current().scope_params(), _actor()))
 
 
 @bp.post("/api/contacts/<int:head_id>/retire")
 @roles_required(*EDITORS)
 def retire_contact(head_id):
-    body = _body()
-    return jsonify(roster.retire(head_id, _version(body), viewer.current().scope_params(), _actor()))
+    version = validate.body(validate.Versioned).version
+    return jsonify(roster.retire(head_id, version, viewer.current().scope_params(), _actor()))
 
 
 @bp.post("/api/contacts/<int:head_id>/replace")
 @roles_required(*EDITORS)
 def replace_contact(head_id):
-    body = _body()
-    new = roster.replace(head_id, _fields(body, True), _version(body), viewer.current().scope_params(),
+    change = validate.body(validate.EditContact)
+    new = roster.replace(head_id, _fields(change, True), change.version, viewer.current().scope_params(),
                          _actor())
     return jsonify(new), 201
 
@@ -125,13 +108,10 @@ def replace_contact(head_id):
 @bp.post("/api/contacts")
 @roles_required(*EDITORS)
 def add_contact():
-    body = _body()
-    fields = _fields(body, True)
-    for key in ("compound_id", "building_id", "unit_id"):
-        if body.get(key) is not None and not isinstance(body.get(key), int):
-            raise BadRequest(_("%(name)s 应为整数", name=key))
-        fields[key] = body.get(key)
-    fields["role"] = body.get("role")
+    contact = validate.body(validate.NewContact)
+    fields = _fields(contact, True)
+    fields.update(role=contact.role, compound_id=contact.compound_id, building_id=contact.building_id,
+                  unit_id=contact.unit_id)
     try:
         new = roster.add(fields, viewer.current().scope_params(), _actor())
     except roster.NotFound:
@@ -143,6 +123,7 @@ def add_contact():
 
 @bp.get("/roster")
 @roles_required(*EDITORS, "grid_leader", "official")
+@validate.query(validate.Roster)
 def roster_page():
     area = myarea.my_area(viewer.current().scope_params())
     compound_id = request.args.get("compound", type=int) or (area["compounds"][0]["id"] if area["compounds"] else None)

@@ -71,6 +71,17 @@ def roles_required(*roles):
     return decorate
 
 
+def ledger_view(view):
+    """The issue ledger (the list and its exports): signed-in users only, unless the setting
+    ``PUBLIC_LEDGER`` opens it to everyone. The 公示 pages and the dashboard's figures stay public."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_app.config["PUBLIC_LEDGER"] and not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+    return wrapper
+
+
 def _safe_next(target):
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
@@ -106,6 +117,7 @@ def logout():
 
 def init_app(app):
     app.config.setdefault("SESSION_IDLE", users.SESSION_IDLE)
+    app.config.setdefault("PUBLIC_LEDGER", False)
     app.config.setdefault("SESSION_ABSOLUTE", users.SESSION_ABSOLUTE)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=app.config["SESSION_ABSOLUTE"],

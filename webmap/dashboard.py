@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from layers import dashboard
 from layers.issue_filter import BEIJING
-from webmap import extent
+from webmap import extent, validate
 
 bp = Blueprint("dashboard", __name__)
 
@@ -74,11 +74,13 @@ def strings(level):
 
 
 @bp.get("/api/dashboard.json")
+@validate.query(validate.AreaOnly)
 def dashboard_json():
     return jsonify(data(extent.current()))
 
 
 @bp.get("/dashboard")
+@validate.query(validate.AreaOnly)
 def page():
     where = extent.current()
     d = data(where)

@@ -31,7 +31,8 @@ def handle_http(exc):
     if _open311():
         return _open311_errors(exc.code, exc.description)
     if _wants_json():
-        return jsonify(error=exc.description), exc.code
+        fields = getattr(exc, "errors", None)  # webmap.validate.Invalid: every bad field
+        return (jsonify(error=exc.description, fields=fields) if fields else jsonify(error=exc.description)), exc.code
     return exc
 
 

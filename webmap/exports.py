@@ -33,8 +33,8 @@ from geo.bbox import BBox
 from layers import areas, compounds, db, exports, features, hierarchy, issues, venues
 from layers.hierarchy import Area
 from layers.issue_filter import IssueFilter
-from webmap import api, extent, filters, modes, printmap, viewer
-from webmap.auth import roles_required
+from webmap import api, extent, filters, modes, printmap, validate, viewer
+from webmap.auth import ledger_view, roles_required
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
@@ -124,6 +124,8 @@ def _ledger_rows(found, reporters):
 
 
 @bp.get("/issues.<any(xlsx, csv):fmt>")
+@ledger_view
+@validate.query(validate.IssueFilter)
 def issue_ledger(fmt):
     """The issues the list at /issues shows for the same query string (and so the same
     extent, by default the viewer's area), all of them."""
@@ -185,6 +187,7 @@ def _geopackage(frame, layer):
 
 
 @bp.get("/layers/<layer>.<any(geojson, gpkg):fmt>")
+@validate.query(validate.LayerExport)
 def layer(layer, fmt):
     """A map layer of the extent (by default the viewer's area) as the viewer's map shows it:
     no phones, names masked outside the viewer's area."""
@@ -274,6 +277,8 @@ def _issue_pages(pages, heading, sample, rows):
 
 
 @bp.get("/community/<int:community_id>.pdf")
+@ledger_view
+@validate.query(validate.Print)
 def community_report(community_id):
     """A community's figures, its 彩色图 and its open issues; never a reporter."""
     en, who = _english(), viewer.current()

@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest
 from geo import hotspot
 from layers import hierarchy, hotspots
 from layers.issue_filter import choices
-from webmap import assets, basemaps, extent, filters, i18n, nav
+from webmap import assets, basemaps, extent, filters, i18n, nav, validate
 
 bp = Blueprint("hotspots", __name__)
 
@@ -109,6 +109,7 @@ def _to_gcj02(collection):
 
 
 @bp.get("/api/hotspots.geojson")
+@validate.query(validate.Hotspots)
 def hotspots_geojson():
     collection = layer(Analysis())
     if request.args.get("crs") == "gcj02":
@@ -170,6 +171,7 @@ def _areas(where):
 
 
 @bp.get("/hotspots")
+@validate.query(validate.Hotspots)
 def page():
     analysis = Analysis()
     f, where = analysis.filter, analysis.extent

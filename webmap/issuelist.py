@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from layers import hierarchy, issue_filter
-from webmap import extent, filters, viewer
+from webmap import extent, filters, validate, viewer
+from webmap.auth import ledger_view
 
 bp = Blueprint("issuelist", __name__)
 
@@ -49,6 +50,8 @@ def _described(args, known):
 
 
 @bp.get("/issues")
+@ledger_view
+@validate.query(validate.IssueList)
 def index():
     where = extent.current()
     f = filters.issue_filter(area=where.area)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from data.importers.contacts import normalise_phone
 from layers import compounds, lookups, meetings, workflow
-from webmap import basemaps, i18n, viewer
+from webmap import basemaps, i18n, validate, viewer
 from webmap.auth import roles_required
 
 bp = Blueprint("issues", __name__, url_prefix="/api")
@@ -21,17 +21,7 @@ bp = Blueprint("issues", __name__, url_prefix="/api")
 RECORDERS = ("grid_leader", "community_staff", "deputy", "admin")
 ADVANCERS = ("grid_leader", "community_staff", "admin")
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
-
-
-def _body():
-    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.to_dict()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_("请求内容应为 JSON 对象"))
-    return body
 
 
 def _number(body, name):
@@ -113,10 +103,11 @@ def _refused(exc):
 @roles_required(*RECORDERS)
 def create_issue():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
-    body = _body()
-    key = idempotency_key(body)
+    fields = issue_fields(validate.body(validate.NewIssue).model_dump(), photo)
+    key = idempotency_key(request.form if request.form else request.get_json(silent=True))
     try:
-        issue_id, created = workflow.create(issue_fields(body, photo), viewer.current().name, key)
+        issue_id, created = workflow.create(fields, viewer.current().name,
+                                            viewer.current().scope_params(), key)
     except workflow.KeyReused:
         return jsonify(error=key_reused()), 422
     except workflow.WorkflowError as exc:
@@ -127,25 +118,20 @@ def create_issue():
 @bp.post("/issues/<int:issue_id>/advance")
 @roles_required(*ADVANCERS)
 def advance_issue(issue_id):
-    body = _body()
-    if not isinstance(body.get("version"), int):
-        raise BadRequest(_("缺少 version（先读取诉求再变更）"))
-    meeting_id = body.get("meeting_id")
-    merged_into = body.get("merged_into")
+    step = validate.body(validate.Advance)
+    who = viewer.current()
     try:
         version = workflow.advance(
-            issue_id, body.get("to"), body["version"], viewer.current().name,
-            viewer.current().scope_params(), note=body.get("note"),
-            meeting_id=int(meeting_id) if meeting_id not in (None, "") else None,
-            result=body.get("result"), satisfaction=body.get("satisfaction"),
-            reason=body.get("reason"), merged_into=int(merged_into) if merged_into not in (None, "") else None)
+            issue_id, step.to, step.version, who.name, who.scope_params(), note=step.note,
+            meeting_id=step.meeting_id, result=step.result, satisfaction=step.satisfaction,
+            reason=step.reason, merged_into=step.merged_into)
     except workflow.WorkflowError as exc:
         return _refused(exc)
-    return jsonify(id=issue_id, stage=body.get("to"), version=version)
+    return jsonify(id=issue_id, stage=step.to, version=version)
 
 
 def _note(issue_id, kind):
-    text = (_body().get("note") or "").strip()
+    text = validate.body(validate.Note).note or ""
     if kind == "comment" and not text:
         raise BadRequest(_("评论不能为空"))
     try:
@@ -186,24 +172,12 @@ def choices():
 @bp.post("/meetings")
 @roles_required("community_staff", "admin")
 def create_meeting():
-    body = _body()
-    try:
-        fields = {"venue_id": int(body["venue_id"]), "platform": str(body["platform"]),
-                  "held_on": str(body["held_on"]), "title": str(body.get("title") or "").strip(),
-                  "attendee_count": int(body["attendee_count"]),
-                  "attendee_kinds": list(body.get("attendee_kinds") or []),
-                  "minutes": str(body.get("minutes") or ""),
-                  "issue_ids": [int(i) for i in body.get("issue_ids") or []]}
-    except (KeyError, TypeError, ValueError):
-        raise BadRequest(_("协商活动需要场所、平台、日期和参会人数")) from None
-    if not DATE.fullmatch(fields["held_on"]):
-        raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=fields["held_on"]))
-    if not fields["title"] or fields["attendee_count"] < 0:
-        raise BadRequest(_("协商活动需要标题，参会人数不能为负"))
+    fields = validate.body(validate.NewMeeting).model_dump()
+    fields["held_on"] = fields["held_on"].isoformat()
     try:
         meeting_id = meetings.create(fields, viewer.current().scope_params())
     except meetings.MeetingError as exc:
-        raise BadRequest(i18n.refusal(exc)) from None
+        return _refused(exc)
     return jsonify(id=meeting_id), 201
 
 

@@ -21,7 +21,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -221,6 +221,7 @@ def _user_config():
 
 
 @bp.get("/")
+@validate.query(validate.MapPage)
 def index():
     mode = api.mode_param()
     as_of = api.as_of_param()

@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
-from layers import open311, users, workflow
+from layers import open311, scope, users, workflow
 from webmap import i18n, issues
 from webmap.auth import csrf
 
@@ -187,7 +187,8 @@ def create_request(fmt):
         "reporter_name": _reporter_name(form),
         "reporter_phone": COUNTRY_CODE.sub("", (form.get("phone") or "").strip())})
     try:
-        issue_id, created = workflow.create(fields, f"open311:{key_name}", issues.idempotency_key(form))
+        issue_id, created = workflow.create(fields, f"open311:{key_name}", scope.EVERYWHERE,
+                                            issues.idempotency_key(form))
     except workflow.KeyReused:
         abort(422, description=issues.key_reused())
     except workflow.WorkflowError as exc:

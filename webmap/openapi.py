@@ -219,7 +219,7 @@ def _json(schema, description="OK"):
 
 
 def _path(name, description=None):
-    return {"name": name, "in": "path", "schema": {"type": "integer"},
+    return {"name": name, "in": "path", "schema": {"type": "integer", "minimum": 0},
             **({"description": description} if description else {})}
 
 
@@ -436,7 +436,7 @@ PATHS = {
         "summary": "Record a consultation meeting (协商活动)", "tags": ["issues"], "security": SESSION_CSRF,
         "requestBody": _body("Meeting"),
         "responses": {"201": _json("Created"), "400": "BadRequest", "401": "Unauthorized",
-                      "403": "Forbidden"}}},
+                      "403": "Forbidden", "404": "NotFound"}}},
     "/api/venues/{venue_id}/meetings": {"get": {
         "summary": "Recent meetings at a venue", "tags": ["issues"], "parameters": [_path("venue_id")],
         "responses": {"200": _json({"type": "array", "items": OBJECT})}}},
@@ -539,8 +539,23 @@ def document():
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, scheme)
     for path, operations in PATHS.items():
-        spec.path(path=path, operations=operations)
+        spec.path(path=path, operations={method: _refusable(path, method, operation)
+                                         for method, operation in operations.items()})
     return spec.to_dict()
+
+
+def _refusable(path, method, operation):
+    """Every JSON API write may be a 400 (its body fails its schema, or a browser session sends
+    no CSRF token), as may every read that takes query parameters (webmap/validate.py); a path
+    naming something by id is a 404 when there is no such thing."""
+    if not path.startswith("/api/"):
+        return operation
+    responses = dict(operation["responses"])
+    if method in ("post", "patch", "put", "delete") or operation.get("parameters"):
+        responses.setdefault("400", "BadRequest")
+    if "{" in path:
+        responses.setdefault("404", "NotFound")
+    return {**operation, "responses": responses}
 
 
 def openapi_path(rule):

@@ -24,7 +24,7 @@ from shapely import affinity, box
 from shapely.ops import polylabel
 
 from layers import areas, compounds, features, issues
-from webmap import api, modes
+from webmap import api, modes, validate
 
 bp = Blueprint("printmap", __name__, url_prefix="/print")
 
@@ -245,12 +245,14 @@ def _respond(sheet, fmt, ascii_stem):
 
 
 @bp.get("/subdistrict.<any(png, pdf):fmt>")
+@validate.query(validate.Print)
 def subdistrict(fmt):
     mode, as_of = api.mode_param(), api.as_of_param()
     return _respond(sheet(mode, as_of, areas.read(areas.communities())), fmt, f"subdistrict-{mode}")
 
 
 @bp.get("/community/<int:community_id>.<any(png, pdf):fmt>")
+@validate.query(validate.Print)
 def community(community_id, fmt):
     mode, as_of = api.mode_param(), api.as_of_param()
     communities = areas.read(areas.communities())

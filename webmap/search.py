@@ -4,11 +4,13 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from layers import search
+from webmap import validate
 
 bp = Blueprint("search", __name__, url_prefix="/api")
 
 
 @bp.get("/search")
+@validate.query(validate.Search)
 def places():
     q = request.args.get("q", "").strip()
     if not q:

@@ -1,6 +1,7 @@
 """`make run`: start the local PostGIS cluster (unless DATABASE_URL is set), migrate, load the
 sample subdistrict into an empty database, then serve with gunicorn in the foreground.
-The cluster is stopped on exit if this process started it."""
+Each `make run` registers as a user of the local cluster; the last one to exit stops it (if one
+of them started it), so a second `make run` never loses its database under it."""
 import os
 import signal
 import subprocess
@@ -15,12 +16,14 @@ from layers.cluster import ClusterError
 
 
 def prepare(app):
-    """Bring the database up to date; returns True if this call started the embedded cluster."""
+    """Bring the database up to date; returns True if this call registered as a user of the
+    embedded cluster (then ``release`` it on exit)."""
     embedded = app.config.get("EMBEDDED_CLUSTER")
-    started = False
+    acquired = False
     if embedded is not None:
         print(f"PostGIS: local cluster in {embedded.root}", flush=True)
-        started = embedded.start()
+        embedded.acquire()
+        acquired = True
     eng = app.extensions["gridmap_engine"]
     db.check(eng)
     migrate.upgrade(eng)
@@ -31,17 +34,20 @@ def prepare(app):
 
         print("empty database: loading the sample subdistrict (示例数据)", flush=True)
         print(sample.load(eng, accounts_file=app.config["DEMO_ACCOUNTS_FILE"]), flush=True)
-        print(f"demo accounts kept in {app.config['DEMO_ACCOUNTS_FILE']}", flush=True)
-    return started
+    elif app.config["DEMO_ACCOUNTS_FILE"].exists():
+        print(f"demo accounts (示例账号) and their passwords: {app.config['DEMO_ACCOUNTS_FILE']}", flush=True)
+    return acquired
 
 
 def main():
     app = create_app()
     embedded = app.config.get("EMBEDDED_CLUSTER")
     try:
-        started = prepare(app)
+        acquired = prepare(app)
     except (ClusterError, db.DatabaseUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if embedded is not None:
+            embedded.release()
         sys.exit(2)
     app.extensions["gridmap_engine"].dispose()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
@@ -58,9 +64,10 @@ def main():
     except KeyboardInterrupt:
         server.wait()
     finally:
-        if started:
-            print("stopping the local PostGIS cluster", flush=True)
-            embedded.stop()
+        if acquired:
+            stopped, others = embedded.release()
+            print("stopped the local PostGIS cluster" if stopped else
+                  f"the local PostGIS cluster stays up ({others} other user(s))", flush=True)
     sys.exit(server.returncode or 0)
 
 

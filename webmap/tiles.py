@@ -23,7 +23,7 @@ from geo import tiles as tilemath
 from geo.bbox import BBox
 from geo.crs import GCJ02, wgs84_to_gcj02
 from layers import tiles, version
-from webmap import api, modes
+from webmap import api, modes, validate
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 
@@ -159,6 +159,7 @@ def _etag(layers, z, x, y, box, options, style, shift):
 
 
 @bp.get("/<layer>/<z>/<x>/<y>.pbf")
+@validate.query(validate.Tile)
 def tile(layer, z, x, y):
     layers = _layers(layer)
     z, x, y = _tile_numbers(z, x, y)
