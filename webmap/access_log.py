@@ -45,7 +45,7 @@ def _positive(args, name, default):
     value = args.get(name)
     if value in (None, ""):
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not value.isdigit() or not 1 <= int(value) <= 2_147_483_647:   # ids are PostgreSQL int
         raise BadRequest(_("参数 %(name)s 应为正整数：%(value)s", name=name, value=value))
     return int(value)
 
