@@ -29,6 +29,7 @@ def test_manifest_makes_the_app_installable(client):
     assert m["theme_color"].startswith("#")
     sizes = {(i["sizes"], i["purpose"]) for i in m["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    assert client.get(m["start_url"]).status_code == 200
     for icon in m["icons"]:
         got = client.get(icon["src"])
         assert got.status_code == 200 and got.mimetype == "image/png"

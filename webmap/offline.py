@@ -15,6 +15,7 @@ from markupsafe import escape
 
 from layers import offline
 from webmap import appicons, modes, viewer
+from webmap.i18n import html_lang
 
 bp = Blueprint("offline", __name__)
 SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "sw.js"
@@ -58,7 +59,7 @@ def manifest():
     body = {
         "name": _("中心路街道 彩色动态图"), "short_name": _("彩色动态图"),
         "description": _("网格长的楼院、三长联系人和诉求，离线也能查看和记录"),
-        "lang": "zh-CN", "start_url": START_URL, "scope": "/", "id": "/",
+        "lang": html_lang(), "start_url": START_URL, "scope": "/", "id": "/",
         "display": "standalone", "orientation": "portrait",
         "theme_color": appicons.THEME, "background_color": "#ffffff",
         "icons": [icon("icon-192", 192), icon("icon-512", 512), icon("maskable-512", 512, "maskable")],

@@ -158,7 +158,7 @@ class Print(Query):
 
 
 class MapPage(AreaOnly, Print):
-    pass
+    panel: optional(Literal["myarea"]) = None   # the installed app's start URL opens 我的范围
 
 
 class Search(Query):
