@@ -46,14 +46,25 @@ var Offline = (function () {
     });
   }
 
-  // Fetch the area and the page again and keep them; a 401 deletes what was kept.
+  // The map page to keep: the kept one while it is younger than PAGE_MS (rendering the map
+  // costs the server more than the bundle does), else a fresh one.
+  var PAGE_MS = 3600 * 1000;
+
+  function page() {
+    return caches.match("/", {cacheName: AREA}).then(function (kept) {
+      if (kept && Date.now() - Date.parse(kept.headers.get("Date")) < PAGE_MS) return kept;
+      return fetch("/", {cache: "no-store", credentials: "same-origin"});
+    });
+  }
+
+  // Fetch the area (and the page when due) again and keep them; a 401 deletes what was kept.
   function sync() {
     return navigator.serviceWorker.ready.then(function () {
       return fetch(BUNDLE, {cache: "no-store", credentials: "same-origin"});
     }).then(function (r) {
       if (r.status === 401) return wipe().then(function () { return null; });
       if (!r.ok || r.headers.get("X-Gridmap-Offline")) return null;
-      return Promise.all([r, fetch("/", {cache: "no-store", credentials: "same-origin"})]);
+      return Promise.all([r, page()]);
     }).then(function (answers) {
       if (!answers || !answers[1].ok) return null;
       return caches.open(AREA).then(function (c) {
