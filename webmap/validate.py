@@ -52,6 +52,7 @@ class Query(BaseModel):
     """A query string: a parameter the route does not know is refused, not silently ignored."""
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     lang: optional(Text(10)) = None
+    wall: optional(Flag) = None   # wall mode, on any page (static/nav.js)
 
 
 def _value(value):
@@ -159,6 +160,7 @@ class Print(Query):
 
 class MapPage(AreaOnly, Print):
     panel: optional(Literal["myarea"]) = None   # the installed app's start URL opens 我的范围
+    rotate: optional(Annotated[int, Field(ge=1, le=86_400)]) = None   # seconds per color mode (wall screens)
 
 
 class Search(Query):
