@@ -49,6 +49,7 @@ def create_app(test_config=None):
             BASEMAP=os.environ.get("BASEMAP", "none"),
             TIANDITU_KEY=os.environ.get("TIANDITU_KEY"),
             PUBLIC_LEDGER=os.environ.get("PUBLIC_LEDGER", "").lower() in ("1", "true", "yes"),
+            FORWARDED_PROXIES=int(os.environ.get("FORWARDED_PROXIES", "0")),
         )
         if not app.config["DATABASE_URL"]:
             embedded = cluster.Cluster(VAR / "pg")
@@ -67,13 +68,14 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, offline, ogc, open311, openapi,
-                        printmap, search, tiles)
+                        printmap, search, security, tiles)
     from webmap import access_log, limits
 
     i18n.init_app(app)
     nav.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
                       openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, offline.bp):

@@ -176,12 +176,12 @@ LIVE_SESSION = """token_hash = :t
            AND created_at > now() - make_interval(secs => :absolute)"""
 TOUCH_SESSION = f"UPDATE user_session SET last_seen_at = now() WHERE {LIVE_SESSION} RETURNING user_id"
 PEEK_SESSION = f"SELECT user_id FROM user_session WHERE {LIVE_SESSION}"
-# The account with its area; ``{session}`` is TOUCH_SESSION or PEEK_SESSION.
-SESSION_ACCOUNT = """
-    WITH s AS ({session}),
+# The signed-in account (``session``: touching the session, or only reading it).
+SESSION_ACCOUNT = f"""
+    WITH s AS ({{session}}),
     u AS (SELECT u.id, u.name, u.role FROM s JOIN app_user u ON u.id = s.user_id AND NOT u.disabled),
     a AS (SELECT a.* FROM user_area a JOIN u ON u.id = a.user_id)
-    SELECT u.id, u.name, u.role, """ + AREA_ARRAYS + """
+    SELECT u.id, u.name, u.role, {AREA_ARRAYS}
       FROM u"""
 
 

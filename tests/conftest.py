@@ -1,8 +1,10 @@
 """Fixtures: one throwaway PostGIS cluster for the whole run (started with the same code as
 `make run`), a template database migrated and loaded with the sample subdistrict, and a
 fresh copy of it for every test module that asks for one."""
+import functools
 import shutil
 import tempfile
+import time
 import uuid
 
 import psycopg2
@@ -125,6 +127,28 @@ def browser():
         chromium.close()
 
 
+def _wait_for_function(page, expression, arg=None, timeout=None, polling=None):
+    """``page.wait_for_function`` that works under the app's CSP: Playwright's own polls with
+    eval inside the page, which a policy without 'unsafe-eval' refuses; this polls through
+    ``page.evaluate`` (DevTools), and returns the truthy value. Like Playwright's, it outlives
+    navigations: an evaluation that fails while a page loads is tried again."""
+    from playwright.sync_api import Error
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + (30_000 if timeout is None else timeout) / 1000
+    while True:
+        try:
+            value, failure = page.evaluate(expression, arg), None
+        except Error as exc:
+            value, failure = None, exc
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"wait_for_function: not true after {timeout} ms: {expression}"
+                                    + (f" (last error: {failure})" if failure else ""))
+        page.wait_for_timeout(polling if isinstance(polling, (int, float)) else 50)
+
+
 class PageProblems(list):
     """Failed requests, console errors and page errors seen by a page."""
 
@@ -151,5 +175,6 @@ def page(browser, live_server):
     pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     pg.problems = problems
     pg.base = live_server
+    pg.wait_for_function = functools.partial(_wait_for_function, pg)
     yield pg
     context.close()

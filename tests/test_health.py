@@ -38,5 +38,5 @@ def test_security_headers(client):
     for path in ("/healthz", "/", "/login"):
         headers = client.get(path).headers
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["X-Frame-Options"] == "SAMEORIGIN"
+        assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "same-origin"

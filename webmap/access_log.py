@@ -1,14 +1,12 @@
 """The personal-data access log over HTTP (admins only), and who the current request acts for
 (the name the database writes into the log, see layers/db.py ``accessor``)."""
-import datetime as dt
 import json
 import uuid
 
 from flask import Blueprint, g, jsonify, request
-from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest
 
 from layers import access_log
+from webmap import validate
 from webmap.auth import roles_required
 
 bp = Blueprint("access_log", __name__)
@@ -41,31 +39,12 @@ def for_api_key(name, role):
          "route": f"{request.method} {request.path}"}, ensure_ascii=False)
 
 
-def _positive(args, name, default):
-    value = args.get(name)
-    if value in (None, ""):
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= 2_147_483_647:   # ids are PostgreSQL int
-        raise BadRequest(_("参数 %(name)s 应为正整数：%(value)s", name=name, value=value))
-    return int(value)
-
-
 @bp.get("/api/access-log")
 @roles_required("admin")
 def entries():
-    args = request.args
-    kind = args.get("kind") or None
-    if kind is not None and kind not in access_log.KINDS:
-        raise BadRequest(_("参数 kind 应为 %(values)s 之一", values=", ".join(access_log.KINDS)))
-    since = args.get("since") or None
-    if since is not None:
-        try:
-            dt.date.fromisoformat(since)
-        except ValueError:
-            raise BadRequest(_("日期格式应为 YYYY-MM-DD：%(value)s", value=since)) from None
-    subject, limit = _positive(args, "subject", None), _positive(args, "limit", 100)
-    return jsonify(access_log.entries(user=args.get("user") or None, kind=kind, subject=subject,
-                                      since=since, limit=limit))
+    args = validate.check(validate.AccessLog, request.args.to_dict())
+    return jsonify(access_log.entries(user=args.user, kind=args.kind, subject=args.subject,
+                                      since=args.since and args.since.isoformat(), limit=args.limit or 100))
 
 
 def init_app(app):

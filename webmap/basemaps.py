@@ -5,6 +5,7 @@ Gaode tiles are in GCJ-02, which is not an EPSG CRS: on that basemap every overl
 from WGS84 to GCJ-02 as it is drawn, and clicked points are shifted back before lookup.
 """
 import json
+import re
 
 import folium
 import numpy as np
@@ -104,3 +105,18 @@ def cells_to_gcj02(cells):
         return cells
     lons, lats = wgs84_to_gcj02([c[1] for c in cells], [c[0] for c in cells])
     return [[round(float(lat), 6), round(float(lon), 6), c[2]] for lat, lon, c in zip(lats, lons, cells)]
+
+
+def tile_origins(basemap):
+    """The origins the basemap's tiles come from (for the page's img-src): one per subdomain
+    of a ``{s}`` template (Leaflet's a, b, c unless the template says otherwise), nothing for
+    ``none`` or a template on the app's own server."""
+    if basemap in (None, "", "none"):
+        return []
+    url, _attribution, subdomains = TEMPLATES.get(basemap, (basemap, None, None))
+    match = re.match(r"(https?)://([A-Za-z0-9.:{}\[\]-]+)(?:[/?#]|$)", url)
+    if not match:
+        return []
+    scheme, host = match.groups()
+    hosts = [host.replace("{s}", s) for s in (subdomains or "abc")] if "{s}" in host else [host]
+    return [f"{scheme}://{h}" for h in dict.fromkeys(hosts)]

@@ -84,17 +84,7 @@ def handle_database(exc):
     return unavailable_page(message), 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
 
 
-def security_headers(response):
-    """Headers every response carries: no MIME sniffing, no framing by other sites, no
-    referrer (with its query string) sent elsewhere."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
 def init_app(app):
-    app.after_request(security_headers)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(sa.exc.DBAPIError, handle_database)
     app.register_error_handler(sa.exc.TimeoutError, handle_database)

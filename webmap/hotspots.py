@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest
 from geo import hotspot
 from layers import hierarchy, hotspots
 from layers.issue_filter import choices
-from webmap import assets, basemaps, extent, filters, i18n, nav, validate
+from webmap import assets, basemaps, extent, filters, i18n, nav, security, validate
 
 bp = Blueprint("hotspots", __name__)
 
@@ -223,5 +223,4 @@ def page():
         f'<script>HotspotMap.configure({config});</script>'))
     root.html.add_child(folium.Element(nav.html()), index=0)
     m.add_child(_Start())
-    html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
-    return Response(html, mimetype="text/html")
+    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")

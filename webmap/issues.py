@@ -24,6 +24,16 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces: a UUID fits
 
 
+def _body():
+    """The raw body (for its idempotency key; the fields are checked by webmap/validate.py)."""
+    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.to_dict()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("请求内容应为 JSON 对象"))
+    return body
+
+
 def _number(body, name):
     try:
         return float(body[name])
@@ -103,11 +113,11 @@ def _refused(exc):
 @roles_required(*RECORDERS)
 def create_issue():
     photo = clean_photo(request.files["photo"]) if request.files.get("photo") else None
-    fields = issue_fields(validate.body(validate.NewIssue).model_dump(), photo)
-    key = idempotency_key(request.form if request.form else request.get_json(silent=True))
+    body = _body()
+    key = idempotency_key(body)
     try:
-        issue_id, created = workflow.create(fields, viewer.current().name,
-                                            viewer.current().scope_params(), key)
+        issue_id, created = workflow.create(issue_fields(validate.body(validate.NewIssue).model_dump(), photo),
+                                            viewer.current().name, viewer.current().scope_params(), key)
     except workflow.KeyReused:
         return jsonify(error=key_reused()), 422
     except workflow.WorkflowError as exc:

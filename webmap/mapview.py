@@ -21,7 +21,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, validate, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, security, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -64,8 +64,10 @@ def add_areas(m, shift, show_grids=False):
             class_name="community-label", icon_size=(120, 20), icon_anchor=(60, 10),
             html=f"<span>{_text(row.name)}</span>")).add_to(layer)
     layer.add_to(m)
-    grids = areas.read(areas.grids())
-    folium.GeoJson(shift(grids[["id", "name", "community", "geom"]]), name=_("网格"), show=show_grids,
+    grids = areas.read(areas.grids())[["id", "name", "community", "geom"]]
+    for column in ("name", "community"):  # folium's GeoJsonTooltip writes them into innerHTML as they are
+        grids[column] = grids[column].map(_text)
+    folium.GeoJson(shift(grids), name=_("网格"), show=show_grids,
                    style_function=lambda f: {"color": "#2563eb", "weight": 1.5, "fill": False,
                                              "dashArray": "2 4"},
                    tooltip=folium.GeoJsonTooltip(["community", "name"], labels=False)).add_to(m)
@@ -248,5 +250,4 @@ def index():
     root.html.add_child(folium.Element("".join(f'<script src="{src}"></script>' for src in scripts)))
     root.html.add_child(folium.Element(nav.html()), index=0)
     m.add_child(_Start(built["layers"]))  # last child: runs after every layer and control exists
-    html = root.render().replace("<html>", f'<html lang="{i18n.html_lang()}">', 1)
-    return Response(html, mimetype="text/html")
+    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")

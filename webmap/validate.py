@@ -167,6 +167,14 @@ class Search(Query):
     q: optional(Text(100)) = None
 
 
+class AccessLog(Query):
+    user: optional(Text(100)) = None
+    kind: optional(Literal["head", "grid_leader", "reporter", "roster_export", "ledger_export"]) = None
+    subject: optional(Id) = None
+    since: optional(dt.date) = None
+    limit: optional(Annotated[int, Field(ge=1, le=1_000_000)]) = None   # more than 1,000 is capped
+
+
 class Roster(Query):
     compound: optional(Id) = None
 

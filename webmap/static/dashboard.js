@@ -15,7 +15,9 @@
     var option = {
       textStyle: {fontFamily: FONT, color: INK, fontSize: px(16)},
       grid: {left: px(12), right: px(24), top: px(36), bottom: px(8), containLabel: true},
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, textStyle: {fontSize: px(16)}},
+      // Tooltips drawn in the canvas (richText), not as HTML: names are data, and the page's
+      // CSP refuses the inline styles of ECharts' HTML tooltips.
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, renderMode: "richText", textStyle: {fontSize: px(16)}},
       legend: {top: 0, right: px(12), textStyle: {fontSize: px(16), color: INK}},
       animation: false
     };
@@ -30,6 +32,9 @@
     Object.keys(extra || {}).forEach(function (k) { a[k] = extra[k]; });
     return a;
   }
+
+  // A name as plain text in a richText tooltip, where {style|text} and braces are markup.
+  function plain(text) { return String(text).replace(/[{}|]/g, " "); }
 
   function item(value, href) { return {value: value, href: href}; }
 
@@ -89,10 +94,10 @@
 
     draw("chart-on-time", base({
       legend: {show: false},
-      tooltip: {trigger: "item", textStyle: {fontSize: px(16)}, formatter: function (p) {
+      tooltip: {trigger: "item", renderMode: "richText", textStyle: {fontSize: px(16)}, formatter: function (p) {
         var c = children[p.dataIndex];
-        return c.name + "<br>" + S.rate + " " + (c.on_time_rate === null ? "—" : c.on_time_rate + "%") +
-          "<br>" + S.late + " " + c.late + " " + S.count;
+        return plain(c.name) + "\n" + S.rate + " " + (c.on_time_rate === null ? "—" : c.on_time_rate + "%") +
+          "\n" + S.late + " " + c.late + " " + S.count;
       }},
       xAxis: axis("value", null, {max: 100, axisLabel: {fontSize: px(15), color: INK, formatter: "{value}%"}}),
       yAxis: childAxis,

@@ -47,6 +47,13 @@ var GridMap = (function () {
     });
   }
 
+  // Markup (escaped) as an element, its data colors painted.
+  function element(html) {
+    var div = L.DomUtil.create("div");
+    div.innerHTML = html;
+    return MapKit.paint(div);
+  }
+
   function list(items, render) {
     if (!items || !items.length) return "<li class='muted'>" + esc(S("none")) + "</li>";
     return items.map(render).join("");
@@ -70,10 +77,10 @@ var GridMap = (function () {
         (c.orgs ? "<p><b>" + esc(S("orgs")) + "</b> " + c.orgs.map(esc).join(S("listSep")) + "</p>" : "") +
         "<p><b>" + esc(S("openIssues")) + "</b> (" + c.open_issues.length + ")</p><ul class='issues'>" +
         list(c.open_issues, function (i) {
-          return "<li><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+          return "<li><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
             esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
         }) + "</ul></div>";
-      popup.setContent(html);
+      popup.setContent(element(html));
     }).catch(function () { popup.setContent(esc(S("error"))); });
   }
 
@@ -171,8 +178,9 @@ var GridMap = (function () {
     if (!legendBox || key === legendKey) return;
     legendKey = key;
     legendFills.innerHTML = "<h4>" + esc(cfg.modes[cfg.mode]) + "</h4>" + entries.map(function (e) {
-      return "<div class='legend-row'><i style='background:" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
+      return "<div class='legend-row'><i data-color='" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
     }).join("") + (cfg.mode === "grid" ? "<p class='legend-note'>" + esc(S("gridNote")) + "</p>" : "");
+    MapKit.paint(legendFills);
   }
 
   function symbol(html, label, kind) {
@@ -180,7 +188,7 @@ var GridMap = (function () {
   }
 
   function pin(color, icon) {
-    return "<b class='legend-pin' style='background:" + esc(PIN_COLORS[color] || color) + "'><i class='fa fa-" + esc(icon) + "'></i></b>";
+    return "<b class='legend-pin' data-color='" + esc(PIN_COLORS[color] || color) + "'><i class='fa fa-" + esc(icon) + "'></i></b>";
   }
 
   // awesome-markers' pin colors (leaflet.awesome-markers.css sprites), for the legend's pins.
@@ -188,9 +196,9 @@ var GridMap = (function () {
 
   function symbols() {
     var dot = function (fill, ring) {
-      return "<b class='legend-dot' style='background:" + esc(fill) + ";border-color:" + esc(ring || "#fff") + "'></b>";
+      return "<b class='legend-dot' data-color='" + esc(fill) + "' data-ring='" + esc(ring || "#fff") + "'></b>";
     };
-    var line = function (style) { return "<b class='legend-line' style='" + esc(style) + "'></b>"; };
+    var line = function (kind) { return "<b class='legend-line legend-line-" + esc(kind) + "'></b>"; };
     var html = "<h5>" + esc(S("legendIssues")) + "</h5>" + Object.keys(cfg.stageColors).map(function (code) {
       return symbol(dot(cfg.stageColors[code]), named("stage", code), "stage-" + code);
     }).join("") +
@@ -204,10 +212,10 @@ var GridMap = (function () {
       symbol(pin("red", "star"), S("stations"), "station") +
       symbol("<b class='legend-building'></b>", S("legendBuildings"), "building") +
       "<h5>" + esc(S("legendLines")) + "</h5>" +
-      symbol(line("border-top:3px solid #7c2d12"), S("legendSubdistrict"), "subdistrict") +
-      symbol(line("border-top:2px dashed #b45309"), S("community"), "community") +
-      symbol(line("border-top:2px dotted #2563eb"), S("grid"), "grid") +
-      (cfg.user && cfg.user.hasArea ? symbol(line("border-top:3px solid #1d4ed8"), S("legendMine"), "mine") : "");
+      symbol(line("subdistrict"), S("legendSubdistrict"), "subdistrict") +
+      symbol(line("community"), S("community"), "community") +
+      symbol(line("grid"), S("grid"), "grid") +
+      (cfg.user && cfg.user.hasArea ? symbol(line("mine"), S("legendMine"), "mine") : "");
     return html;
   }
 
@@ -251,7 +259,7 @@ var GridMap = (function () {
       fetch("/api/my-area").then(function (r) { return r.json(); }).then(function (a) {
         body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
           list(a.issues, function (i) {
-            return "<li class='sla-" + i.sla + "'><span class='stage' style='background:" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+            return "<li class='sla-" + i.sla + "'><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
               esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
               (i.sla === 3 ? " · " + esc(count("overdueDays", i.days_over)) : "") + "</small></li>";
           }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
@@ -259,6 +267,7 @@ var GridMap = (function () {
             return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
               (c.heads || []).map(function (h) { return "<br><small>" + esc(role(h)) + " " + person(h) + "</small>"; }).join("") + "</li>";
           }) + "</ul>";
+        MapKit.paint(body);
         Array.prototype.forEach.call(body.querySelectorAll(".gm-compounds li[data-id]"), function (li) {
           li.querySelector("a").addEventListener("click", function (e) {
             e.preventDefault();
@@ -330,6 +339,7 @@ var GridMap = (function () {
       div.innerHTML = "<div class='legend-fills'>" + esc(S("loading")) + "</div>" +
         "<details class='legend-symbols'><summary>" + esc(S("legendMore")) + "</summary>" + symbols() + "</details>";
       legendFills = div.querySelector(".legend-fills");
+      MapKit.paint(div);
       // Open on a tall (wall) screen; folded elsewhere, where it would cover the map and the
       // layer control.
       if (window.innerHeight >= 1000) div.querySelector("details").open = true;

@@ -53,8 +53,9 @@ var HotspotMap = (function () {
   function addLegend(legend) {
     control("bottomright", "gm-legend hs-legend", function (div) {
       div.innerHTML = "<h4>" + esc(S("legend")) + "</h4>" + legend.map(function (e) {
-        return "<div class='legend-row'><i style='background:" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
+        return "<div class='legend-row'><i data-color='" + esc(e.color) + "'></i>" + esc(e.label) + "</div>";
       }).join("") + "<div class='legend-row'><i class='hs-cluster-key'></i>" + esc(S("cluster")) + "</div>";
+      MapKit.paint(div);
     });
   }
 

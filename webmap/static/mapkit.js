@@ -1,5 +1,5 @@
-// What every map page of the app shares: escaping data for innerHTML, and a Leaflet control
-// built by a function (clicks and scrolls inside it stay out of the map).
+// What every map page of the app shares: escaping data for innerHTML, painting colors from
+// data, and a Leaflet control built by a function (clicks and scrolls inside it stay out of the map).
 var MapKit = (function () {
   "use strict";
 
@@ -22,5 +22,17 @@ var MapKit = (function () {
     new C({position: position}).addTo(map);
   }
 
-  return {esc: esc, control: control};
+  // Colors from data are set through the DOM, not in style attributes (the CSP refuses inline
+  // styles): markup says data-color='#hex' and this paints every such element under ``root``.
+  function paint(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-color]"), function (el) {
+      el.style.background = el.getAttribute("data-color");
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-ring]"), function (el) {
+      el.style.borderColor = el.getAttribute("data-ring");
+    });
+    return root;
+  }
+
+  return {esc: esc, control: control, paint: paint};
 })();

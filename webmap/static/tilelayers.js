@@ -92,6 +92,18 @@ var TileLayers = (function () {
     grid.on("tileunload", function (e) { drop(grid._tileCoordsToKey(e.coords)); });
     grid.on("add", function () { group.addTo(map); });
     grid.on("remove", function () { group.remove(); byTile = {}; group.clearLayers(); });
+    // The count centred in a cell of diameter ``d``, styled through the DOM (no inline styles
+    // under the CSP); the font shorthand sets the line height too, or the text sits on top.
+    function cellLabel(count, d) {
+      var span = document.createElement("span");
+      span.textContent = count;
+      span.style.display = "block";
+      span.style.textAlign = "center";
+      span.style.color = "#fff";
+      span.style.font = "bold 12px/" + d + "px sans-serif";
+      return span;
+    }
+
     return function (coords, tile) {
       var key = grid._tileCoordsToKey(coords), layer = tile.layers.issues;
       drop(key);
@@ -101,8 +113,7 @@ var TileLayers = (function () {
         return L.marker(f.latlng, {interactive: false, keyboard: false, icon: L.divIcon({
           className: "gm-cell-label", iconSize: [d, d],
           // (the font shorthand sets the line height too: both in one, or the text sits on top)
-          html: "<span style='display:block;text-align:center;color:#fff;" +
-                "font:bold 12px/" + d + "px sans-serif'>" + f.properties.count + "</span>"})}).addTo(group);
+          html: cellLabel(f.properties.count, d)})}).addTo(group);
       });
     };
   }
