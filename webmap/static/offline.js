@@ -9,7 +9,7 @@
 // (the Clear-Site-Data header of /logout).
 var Offline = (function () {
   "use strict";
-  var SHELL = "gridmap-shell-v1", AREA = "gridmap-area-v1", BUNDLE = "/api/offline/area";
+  var AREA = "gridmap-area-v1", BUNDLE = "/api/offline/area";
   var MAX_AGE_MS = 7 * 24 * 3600 * 1000;   // webmap/offline.py OFFLINE_DAYS
   var cfg = null, banner = null;
   var S = function (k) { return cfg.strings[k] || k; };
@@ -27,7 +27,7 @@ var Offline = (function () {
       });
   }
 
-  // The scripts, styles and fonts this page loaded, and the lookups the record form needs.
+  // The scripts, styles, fonts and images this page loaded from the app.
   function shellUrls() {
     var urls = [];
     var add = function (u) {
@@ -37,42 +37,22 @@ var Offline = (function () {
     Array.prototype.forEach.call(document.querySelectorAll("script[src]"), function (s) { add(s.src); });
     Array.prototype.forEach.call(document.querySelectorAll("link[rel=stylesheet], link[rel=apple-touch-icon]"), function (l) { add(l.href); });
     performance.getEntriesByType("resource").forEach(function (e) { add(e.name); });
-    return urls.concat(["/api/choices", "/manifest.webmanifest"]);
+    return urls;
   }
 
-  function keepShell() {
-    return caches.open(SHELL).then(function (c) {
-      return Promise.all(shellUrls().map(function (u) { return c.add(u).catch(function () {}); }));
-    });
-  }
-
-  // The map page to keep: the kept one while it is younger than PAGE_MS (rendering the map
-  // costs the server more than the bundle does), else a fresh one.
-  var PAGE_MS = 3600 * 1000;
-
-  function page() {
-    return caches.match("/", {cacheName: AREA}).then(function (kept) {
-      if (kept && Date.now() - Date.parse(kept.headers.get("Date")) < PAGE_MS) return kept;
-      return fetch("/", {cache: "no-store", credentials: "same-origin"});
-    });
-  }
-
-  // Fetch the area (and the page when due) again and keep them; a 401 deletes what was kept.
+  // The service worker fetches and keeps the area, the page and the shell (sw.js "keep"): its
+  // requests outlive this page, so leaving the map at once interrupts nothing.
   function sync() {
-    return navigator.serviceWorker.ready.then(function () {
-      return fetch(BUNDLE, {cache: "no-store", credentials: "same-origin"});
-    }).then(function (r) {
-      if (r.status === 401) return wipe().then(function () { return null; });
-      if (!r.ok || r.headers.get("X-Gridmap-Offline")) return null;
-      return Promise.all([r, page()]);
-    }).then(function (answers) {
-      if (!answers || !answers[1].ok) return null;
-      return caches.open(AREA).then(function (c) {
-        return Promise.all([c.put(BUNDLE, answers[0]), c.put("/", answers[1])]);
-      }).then(keepShell).then(function () {
-        document.documentElement.setAttribute("data-offline", "kept");
+    return navigator.serviceWorker.ready.then(function (registration) {
+      return new Promise(function (resolve) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (e) { resolve(e.data); };
+        registration.active.postMessage({type: "keep", urls: shellUrls()}, [channel.port2]);
       });
-    }).catch(function () {});
+    }).then(function (answer) {
+      if (answer === "kept") document.documentElement.setAttribute("data-offline", "kept");
+      return answer;
+    });
   }
 
   function two(n) { return (n < 10 ? "0" : "") + n; }

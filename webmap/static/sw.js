@@ -116,6 +116,42 @@ function page(request) {
   });
 }
 
+// The map page to keep: the kept one while younger than PAGE_MS (rendering the map costs the
+// server more than the bundle does), else a fresh one.
+var PAGE_MS = 3600 * 1000;
+
+function pageToKeep() {
+  return caches.match("/", {cacheName: AREA}).then(function (kept) {
+    if (kept && Date.now() - Date.parse(kept.headers.get("Date")) < PAGE_MS) return kept;
+    return fetch("/", {cache: "no-store", credentials: "same-origin"});
+  });
+}
+
+// Keep the signed-in user's area, the map page and the shell ``urls`` (sent by offline.js);
+// answers "kept", "wiped" (401: signed out), "refused" or "offline".
+function keep(urls) {
+  return fetch(BUNDLE, {cache: "no-store", credentials: "same-origin"}).then(function (area) {
+    if (area.status === 401) return wipe().then(function () { return "wiped"; });
+    if (!area.ok) return "refused";
+    return pageToKeep().then(function (page) {
+      if (!page.ok) return "refused";
+      return caches.open(AREA).then(function (c) {
+        return Promise.all([c.put(BUNDLE, area), c.put("/", page)]);
+      }).then(function () { return caches.open(SHELL); }).then(function (c) {
+        return Promise.all(urls.concat(["/api/choices", "/manifest.webmanifest", NOTHING_KEPT]).map(function (u) {
+          return c.add(u).catch(function () {});
+        }));
+      }).then(function () { return "kept"; });
+    });
+  }).catch(function () { return "offline"; });
+}
+
+self.addEventListener("message", function (e) {
+  if (!e.data || e.data.type !== "keep") return;
+  var port = e.ports[0];
+  e.waitUntil(keep(e.data.urls || []).then(function (answer) { if (port) port.postMessage(answer); }));
+});
+
 self.addEventListener("fetch", function (e) {
   var request = e.request, url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
