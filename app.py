@@ -68,11 +68,12 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, offline, ogc, open311, openapi,
-                        printmap, search, security, tiles)
+                        printmap, search, security, tiles, validate)
     from webmap import access_log, limits
 
     i18n.init_app(app)
     nav.init_app(app)
+    validate.init_app(app)   # before auth's CSRF check
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)

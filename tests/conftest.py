@@ -171,7 +171,10 @@ def page(browser, live_server):
     pg = context.new_page()
     pg.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    pg.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+    # A load the next navigation cancels (a font still arriving as a link is followed) is
+    # ERR_ABORTED, not a fault of the page; a missing file is a 404 (below), a refusal another error.
+    pg.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "") and problems.append(
+        f"failed: {r.url} {r.failure}"))
     pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     pg.problems = problems
     pg.base = live_server

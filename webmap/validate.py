@@ -52,7 +52,7 @@ class Query(BaseModel):
     """A query string: a parameter the route does not know is refused, not silently ignored."""
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     lang: optional(Text(10)) = None
-    wall: optional(Flag) = None   # wall mode, on any page (static/nav.js)
+    wall: optional(Literal["0", "1"]) = None    # wall mode on any page (static/nav.js)
 
 
 def _value(value):
@@ -160,7 +160,7 @@ class Print(Query):
 
 class MapPage(AreaOnly, Print):
     panel: optional(Literal["myarea"]) = None   # the installed app's start URL opens 我的范围
-    rotate: optional(Annotated[int, Field(ge=1, le=86_400)]) = None   # seconds per color mode (wall screens)
+    rotate: optional(Annotated[int, Field(ge=0, le=86_400)]) = None   # seconds a color mode stays on a wall
 
 
 class Search(Query):
@@ -270,3 +270,17 @@ class NewContact(ContactChange):
     compound_id: Id
     building_id: optional(Id) = None
     unit_id: optional(Id) = None
+
+
+def _refuse_unnamed_fields():
+    """A multipart part whose name the parser could not read is a form key of None, which
+    Flask-WTF's CSRF check trips over (a 500): refuse such a body first."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+            "multipart/form-data", "application/x-www-form-urlencoded"):
+        if any(not isinstance(key, str) for key in request.form.keys()):
+            raise BadRequest(_("表单中有无法识别名称的字段"))
+
+
+def init_app(app):
+    """Runs before the CSRF check (register it before webmap.auth)."""
+    app.before_request(_refuse_unnamed_fields)
