@@ -68,7 +68,7 @@ def create_app(test_config=None):
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
                         issuelist, issues, mapview, meetings, nav, notice, offline, ogc, open311, openapi,
-                        printmap, search, security, tiles, validate)
+                        printmap, roster, search, security, tiles, validate)
     from webmap import access_log, limits
 
     i18n.init_app(app)
@@ -79,7 +79,7 @@ def create_app(test_config=None):
     security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, offline.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp, offline.bp):
         app.register_blueprint(blueprint)
     limits.init_app(app)
     access_log.init_app(app)

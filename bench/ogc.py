@@ -9,12 +9,10 @@ default is every column of the table) and the same page size; it is started from
 """
 import gzip
 import json
-import subprocess
-import time
 from pathlib import Path
 
 from bench.cases import Row
-from bench.server import ROOT, Client, free_port
+from bench.server import ROOT, Client, Served
 from layers.cluster import DB_NAME
 
 PEER_PYTHON = ROOT / "var" / "bench-peer" / "bin" / "python"
@@ -41,37 +39,13 @@ def boxes(box, rounds):
             for i in range(rounds)]
 
 
-class Peer:
+class Peer(Served):
     """tipg on a free loopback port, over the bench cluster's socket."""
+    name, probe = "tipg", "/collections"
 
     def __init__(self, socket_dir, dbname, log_path):
-        self.port = free_port()
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(
-            [str(PEER_PYTHON), str(Path(__file__).with_name("peer_tipg.py")), str(self.port), str(socket_dir),
-             dbname], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait(self, seconds=120):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tipg exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                if Client(self.port).get("/collections").status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"tipg did not answer within {seconds} s; see {self.log.name}")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        self.start(lambda port: [str(PEER_PYTHON), str(Path(__file__).with_name("peer_tipg.py")), str(port),
+                                 str(socket_dir), dbname], log_path)
 
 
 def measure(b, place, cluster, root):

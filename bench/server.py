@@ -76,32 +76,29 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """gunicorn serving ``app:create_app()`` on a free loopback port, with the command line of
-    webmap/serve.py (gthread workers, WORKERS of them, 8 threads each, an access log)."""
+class Served:
+    """A server process on a free loopback port: ``wait`` until ``probe`` answers 200, ``stop``."""
+    name = "the server"
+    probe = "/"
 
-    def __init__(self, database_url, secret_key, log_path):
+    def start(self, cmd, log_path, env=None):
         self.port = free_port()
         self.log = open(log_path, "w")
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        cmd = [str(gunicorn), "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-               "--workers", os.environ.get("WORKERS", "2"), "--threads", "8",
-               "--access-logfile", "-", "app:create_app()"]
-        env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secret_key)
-        self.process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(cmd(self.port), env=env, cwd=ROOT, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
 
     def wait(self, seconds=120):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log.name}")
             try:
-                if Client(self.port).get("/healthz").status == 200:
+                if Client(self.port).get(self.probe).status == 200:
                     return self
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within {seconds} s; see {self.log.name}")
+        raise RuntimeError(f"{self.name} did not answer {self.probe} within {seconds} s; see {self.log.name}")
 
     def stop(self):
         self.process.terminate()
@@ -111,3 +108,16 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+class Server(Served):
+    """gunicorn serving ``app:create_app()`` on a free loopback port, with the command line of
+    webmap/serve.py (gthread workers, WORKERS of them, 8 threads each, an access log)."""
+    name, probe = "gunicorn", "/healthz"
+
+    def __init__(self, database_url, secret_key, log_path):
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        cmd = lambda port: [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+                            "--workers", os.environ.get("WORKERS", "2"), "--threads", "8",
+                            "--access-logfile", "-", "app:create_app()"]
+        self.start(cmd, log_path, dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secret_key))

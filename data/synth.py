@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from data import synth_names as names
-from data.sample import GENERIC_ISSUES
+from data.sample_issues import GENERIC_ISSUES
 from layers import search, state
 
 ORIGIN = (113.35, 34.70)            # the south-west corner: east of 上街区, clear of the sample

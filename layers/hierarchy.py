@@ -178,3 +178,9 @@ def viewer_area(*, districts=(), subdistricts=(), communities=(), grids=()):
     if len(places) == 1 and len(community_ids(*places[0])) == len(ids):
         return Area(*places[0])
     return Area(MINE, communities=tuple(ids))
+
+
+def empty(eng):
+    """Whether the installation holds no subdistrict yet (``make run`` then loads the sample)."""
+    with db.transaction(eng) as conn:
+        return not db.scalar("SELECT count(*) FROM subdistrict", conn=conn)

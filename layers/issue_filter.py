@@ -167,7 +167,9 @@ def count(f, conn=None):
 
 
 # The reporter is never read here; a title stays withheld until the issue is taken up as a
-# topic, outside the viewer's area. ``{page}`` is the page's issues, newest first: many
+# topic, outside the viewer's area; an open issue's Beijing days past its due date
+# (``days_overdue``: 0 is due today, NULL when closed) and its grid leader (masked outside
+# the viewer's area). ``{page}`` is the page's issues, newest first: many
 # matches are found soonest by walking the index on (reported_at, id) and filtering; few are
 # found by filtering first (the indexes on stage, community, compound, reported_at) and
 # sorting them, since a walk would pass most of the history before it had a page.
@@ -178,12 +180,18 @@ LIST = f"""
            i.stage, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name,
            CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category_name,
            m.name AS community, c.name AS compound,
-           to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on
+           to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on,
+           CASE WHEN isfinite(i.due_at) THEN (CAST(:t AS timestamptz) AT TIME ZONE 'Asia/Shanghai')::date
+                - (i.due_at AT TIME ZONE 'Asia/Shanghai')::date END AS days_overdue,
+           i.due_at < :t AS overdue,
+           CASE WHEN {in_scope("i.community_id", "i.grid_id")} THEN g.leader_name
+                ELSE mask_name(g.leader_name) END AS grid_leader
       FROM page JOIN issue i ON i.id = page.id AND i.community_id = page.community_id
       JOIN stage st ON st.code = i.stage
       JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id
       LEFT JOIN compound c ON c.id = i.compound_id
+      LEFT JOIN grid g ON g.id = i.grid_id
      ORDER BY i.reported_at DESC, i.id DESC"""
 WALK = """SELECT i.id, i.community_id FROM issue i WHERE {where}
           ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"""

@@ -20,6 +20,10 @@ class NotFound(Exception):
     """No such contact in the viewer's area."""
 
 
+class TooLate(Exception):
+    """Only a retirement made today can be undone."""
+
+
 class Invalid(ValueError):
     """The submitted contact is invalid; the message says why (zh-CN)."""
 
@@ -46,10 +50,17 @@ def contact(head_id, scope, conn=None):
     return dict(rows[0])
 
 
+def role_names(en=False):
+    """The name of each 三长 role by its code, in English when ``en``."""
+    return {r["code"]: r["name_en"] if en else r["name_zh"]
+            for r in db.rows("SELECT code, name_zh, name_en FROM head_role")}
+
+
 def compound_roster(compound_id, scope):
-    """The current 三长 of a compound in the viewer's area (retired ones left out)."""
+    """The 三长 of a compound in the viewer's area: the serving ones, and those retired today
+    (so a retirement can still be undone after the page is reloaded)."""
     return [dict(r) for r in db.rows(
-        CONTACT.format(where="h.compound_id = :c AND h.retired_on IS NULL"),
+        CONTACT.format(where="h.compound_id = :c AND (h.retired_on IS NULL OR h.retired_on = current_date)"),
         {"c": compound_id, **scope})]
 
 
@@ -136,8 +147,65 @@ def replace(head_id, fields, version, scope, actor):
         return add({**post, **fields}, scope, actor, conn=conn, action="replace")
 
 
+def unretire(head_id, version, scope, actor):
+    """Undo today's retirement: the contact serves again; the undo is its own audit event."""
+    with db.transaction() as conn:
+        before = contact(head_id, scope, conn)
+        if before["retired_on"] is None:
+            raise StaleEdit(head_id)
+        updated = db.rows(
+            "UPDATE head SET retired_on = NULL, version = version + 1"
+            " WHERE id = :id AND version = :version AND retired_on = current_date RETURNING id",
+            {"id": head_id, "version": version}, conn=conn)
+        if not updated:
+            if before["version"] == version:
+                raise TooLate(head_id)
+            raise StaleEdit(head_id)
+        after = contact(head_id, scope, conn)
+        _audit(conn, head_id, actor, "unretire", before, after)
+    return after
+
+
+# The fields a reader of the history cares about, in the order they are shown.
+SHOWN = ("role_name", "compound", "building", "unit", "name", "phone", "appointed_on",
+         "certificate_no", "retired_on")
+
+def _shown(column):
+    """An audit record with its phone shown as the roster shows one (logged as revealed)."""
+    phone = revealed("head", "e.head_id", f"{column}->>'phone'")
+    return (f"CASE WHEN {column} ? 'phone' THEN jsonb_set({column}, ARRAY['phone'], coalesce(to_jsonb({phone}), "
+            f"'null'::jsonb)) ELSE {column} END")
+
+
+EVENTS = f"""
+    SELECT e.id, to_char(e.at, 'YYYY-MM-DD HH24:MI') AS at, e.actor, e.action,
+           {_shown("e.before")} AS before, {_shown("e.after")} AS after,
+           e.head_id, h.name AS head, h.role, r.name_zh AS role_name
+      FROM head_event e JOIN head h ON h.id = e.head_id
+      JOIN head_role r ON r.code = h.role
+      JOIN compound c ON c.id = h.compound_id
+     WHERE {IN_SCOPE} AND {{where}}
+     ORDER BY e.at DESC, e.id DESC"""
+
+
+def changes(before, after):
+    """What an event changed, field by field: ``[{field, before, after}]`` (values as text)."""
+    before, after = before or {}, after or {}
+    return [{"field": k, "before": before.get(k), "after": after.get(k)}
+            for k in SHOWN if before.get(k) != after.get(k)]
+
+
+def _events(where, params, scope):
+    return [{**dict(r), "changes": changes(r.before, r.after)}
+            for r in db.rows(EVENTS.format(where=where), {**params, **scope})]
+
+
 def history(head_id, scope):
+    """Who changed a contact, when, and what from what to what (newest first)."""
     contact(head_id, scope)
-    return [dict(r) for r in db.rows(
-        "SELECT to_char(at, 'YYYY-MM-DD HH24:MI') AS at, actor, action, before, after FROM head_event "
-        "WHERE head_id = :h ORDER BY at, id", {"h": head_id})]
+    return _events("e.head_id = :h", {"h": head_id}, scope)
+
+
+def compound_history(compound_id, scope):
+    """Every change to the 三长 of a compound in the viewer's area (newest first)."""
+    return _events("h.compound_id = :c", {"c": compound_id}, scope)

@@ -1,4 +1,4 @@
-"""Shared by the tests: a query helper, and signing in through the real login form (with its
+"""Shared by the tests: query helpers, the pattern of a mobile number, and signing in through the real login form (with its
 CSRF token) from the Flask test client or from Chromium."""
 import re
 
@@ -7,12 +7,26 @@ import sqlalchemy as sa
 from layers import users
 
 PASSWORD = "correct horse 146"
+# A mainland mobile number standing alone (not inside a longer run of digits or an id).
+PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")
 
 
 def q(engine, sql, **params):
     """All rows of ``sql``."""
     with engine.connect() as conn:
         return conn.execute(sa.text(sql), params).all()
+
+
+def rows(engine, sql, **params):
+    """All rows of ``sql`` as dicts."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+
+
+def scalar(engine, sql, **params):
+    """The first column of the first row of ``sql``."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
 
 
 def csrf_token(client, path="/login"):

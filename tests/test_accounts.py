@@ -1,5 +1,4 @@
 """Accounts, roles and responsibility areas: personal data only where it belongs."""
-import re
 import stat
 import threading
 
@@ -8,9 +7,7 @@ import sqlalchemy as sa
 
 from data import sample
 from layers import users
-from tests.helpers import PASSWORD, add_user, csrf_token, login, q
-
-PHONE = re.compile(r"1[3-9]\d{9}")
+from tests.helpers import PASSWORD, PHONE, add_user, csrf_token, login, q
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,6 @@
 """Signing in with Chromium: a grid leader lands on their own grid with "my area"."""
-import re
-
 from layers import users
 from tests.helpers import PASSWORD, browser_login
-PHONE = re.compile(r"1[3-9]\d{9}")
 
 
 def test_grid_leader_login_lands_on_own_grid(app, engine, page):

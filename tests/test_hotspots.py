@@ -12,15 +12,10 @@ from shapely.geometry import shape
 
 from geo import hotspot
 from webmap.hotspots import CLASS_COLORS
+from tests.helpers import PHONE, scalar
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def scalar(engine, sql, **params):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).scalar()
 
 
 def today():
@@ -151,16 +146,20 @@ def test_english_error_on_request(client):
     assert response.status_code == 400 and not CJK.search(response.get_json()["error"])
 
 
-def test_clusters_of_the_last_90_days(client, engine):
-    # Six fresh issues within a few metres of each other make a cluster of at least six.
-    compound = scalar(engine, "SELECT id FROM compound WHERE name = '颐和美丽园'")
+def make_cluster(engine, compound_name, title):
+    """Six fresh issues within a few metres of each other: a cluster of at least six."""
+    compound = scalar(engine, "SELECT id FROM compound WHERE name = :n", n=compound_name)
     with engine.begin() as conn:
         for k in range(6):
             conn.execute(sa.text("""
                 INSERT INTO issue (title, category, channel, geom)
-                SELECT '测试：聚集', 'road', 'phone',
+                SELECT :title, 'road', 'phone',
                        ST_Translate(ST_PointOnSurface(geom), :d * 0.00004, :d * 0.00003)
-                  FROM compound WHERE id = :id"""), {"d": k, "id": compound})
+                  FROM compound WHERE id = :id"""), {"d": k, "id": compound, "title": title})
+
+
+def test_clusters_of_the_last_90_days(client, engine):
+    make_cluster(engine, "颐和美丽园", "测试：聚集")
     body = get(client)
     clusters = body["clusters"]
     assert clusters["type"] == "FeatureCollection"
@@ -180,15 +179,16 @@ def test_clusters_of_the_last_90_days(client, engine):
     assert summary["clusters_from"] == (today() - dt.timedelta(days=89)).isoformat()
 
 
-def test_gcj02_shifts_cells_and_clusters(client):
+def test_gcj02_shifts_cells_and_clusters(client, engine):
+    make_cluster(engine, "中央名邸", "测试：偏移")
     plain, shifted = get(client), get(client, crs="gcj02")
     (lon, lat), (glon, glat) = (plain["features"][0]["geometry"]["coordinates"][0][0],
                                 shifted["features"][0]["geometry"]["coordinates"][0][0])
     assert 0.003 < glon - lon < 0.008 and -0.003 < glat - lat < 0.003
-    if plain["clusters"]["features"]:
-        a = plain["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
-        b = shifted["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
-        assert 0.003 < b[0] - a[0] < 0.008
+    assert plain["clusters"]["features"], "the cluster made above is found"
+    a = plain["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
+    b = shifted["clusters"]["features"][0]["geometry"]["coordinates"][0][0]
+    assert 0.003 < b[0] - a[0] < 0.008 and -0.003 < b[1] - a[1] < 0.003
 
 
 def test_no_personal_data(client, engine):

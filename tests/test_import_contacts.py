@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 import import_inputs as build
 from data.importers import ImportFailed
-from data.importers.contacts import import_contacts, normalise_phone
+from data.importers.contacts import import_contacts
+from layers.phones import normalise_phone
 
 HEADER = ["社区", "楼院", "楼栋", "单元", "职务", "姓名", "电话", "任职日期", "聘书编号"]
 COMPOUND = "溪畔美域"

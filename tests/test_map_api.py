@@ -9,19 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from webmap.api import BUILDINGS_MAX_SPAN
+from tests.helpers import PHONE, rows
 
 LAYERS = ("communities", "grids", "compounds", "issues", "venues", "deputies", "buildings")
 # ``mine`` outlines a signed-in user's own compounds; the public has none.
 COMPOUND_PROPERTIES = {"id", "name", "community", "grid", "fill", "cls", "open_issues", "mine"}
 # A mainland mobile number, not part of a longer number, a decimal or an identifier.
-PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MASKED = re.compile(r"^\S\*+$")
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
 
 
 def insert_issue(engine, compound_id, title="测试：路灯不亮"):

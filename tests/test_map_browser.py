@@ -8,9 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from webmap import modes
+from tests.helpers import PHONE, rows
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-PHONE = re.compile(r"(?<![0-9A-Za-z_.])1[3-9]\d{9}(?!\d)")
 MODE_NAMES = {"open": "未办结诉求", "sla": "办理时限", "grid": "网格划分", "governance": "三长与自治组织"}
 PALETTES = {
     "open": {modes.CALM, *modes.OPEN_COLORS},
@@ -23,11 +23,6 @@ READY = ("document.documentElement.dataset.gridmap === 'ready'"
          " && document.querySelector('.gm-legend h4') !== null")
 MAP = "window[document.querySelector('.folium-map').id]"
 FILL = "sel => document.querySelector(sel).getAttribute('fill')"
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
 
 
 def execute(engine, sql, **params):

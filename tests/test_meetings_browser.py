@@ -19,6 +19,7 @@ def test_staff_record_a_meeting_with_linked_issues(app, engine, page):
     page.select_option("select[name=issue_ids]", [first_issue])
     page.click("#meeting button[type=submit]")
     page.wait_for_selector("td:has-text('乐福国际小区道路修复恳谈会')")
+    assert "已保存协商活动" in page.inner_text("#saved")
     with engine.connect() as conn:
         meeting = conn.execute(sa.text(
             "SELECT id, attendee_count, attendee_kinds, platform FROM meeting WHERE title = '乐福国际小区道路修复恳谈会'")).one()
@@ -26,4 +27,5 @@ def test_staff_record_a_meeting_with_linked_issues(app, engine, page):
                               {"m": meeting.id}).scalars().all()
     assert meeting.attendee_count == 23 and set(meeting.attendee_kinds) == {"heads", "party_member"}
     assert linked == [int(first_issue)]
+    assert page.locator(f"tr.saved[data-meeting='{meeting.id}']").count() == 1
     assert page.problems == []

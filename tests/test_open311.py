@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from layers import users, workflow
 from layers.scope import PUBLIC
-from tests.helpers import q
+from tests.helpers import PHONE, q
 
 V2 = "/open311/v2"
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
@@ -17,7 +17,6 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
                   "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
                   "long", "media_url"}
 W3C = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")
-PHONE = re.compile(r"1[3-9]\d{9}")
 TEST_PHONE = "13900001234"
 
 

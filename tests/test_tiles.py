@@ -12,13 +12,9 @@ from geo import tiles as tilemath
 from layers import tiles
 from webmap.modes import MODES
 from webmap.tiles import TileCache
+from tests.helpers import rows
 
 MVT = "application/vnd.mapbox-vector-tile"
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
 
 
 def tile_of(lon, lat, z):

@@ -3,10 +3,10 @@ module draws the sample's compounds from vector tiles in their mode's colors, la
 issue cells with counts that add up, and hands clicks on a compound or an issue to the page;
 and the map page itself, made to draw from tiles, shows colors, legend and the cards."""
 import pytest
-import sqlalchemy as sa
 
 from app import create_app
 from webmap import mapview, modes
+from tests.helpers import rows
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/vendor/leaflet/dist/leaflet.css">
@@ -44,11 +44,6 @@ def app(database):
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database, "TILES_ABOVE": 10})
     yield app
     app.extensions["gridmap_engine"].dispose()
-
-
-def rows(engine, sql, **params):
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
 
 
 def near(color, palette):

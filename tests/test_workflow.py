@@ -5,7 +5,7 @@ import threading
 import pytest
 from PIL import Image
 
-from tests.helpers import add_user, login, q, open_issues
+from tests.helpers import add_user, csrf_token, login, open_issues, q
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,10 @@ def test_out_of_scope_and_wrong_roles(app, staff, people, engine):
     assert deputy.post(f"/api/issues/{issue_id}/comment", json={"note": "已联系物业"}).status_code == 201
     kinds = [k for (k,) in q(engine, "SELECT kind FROM issue_event WHERE issue_id = :i ORDER BY id", i=issue_id)]
     assert kinds == ["stage", "claim", "comment"]
-    assert app.test_client().post("/api/issues", json={}).status_code in (400, 401)
+    anonymous = app.test_client()
+    assert anonymous.post("/api/issues", json={}).status_code == 400  # no CSRF token: refused first
+    signed_out = anonymous.post("/api/issues", json={}, headers={"X-CSRFToken": csrf_token(anonymous)})
+    assert signed_out.status_code == 401 and "登录" in signed_out.get_json()["error"]
 
 
 def test_photo_is_size_capped_and_stripped_of_metadata(staff, engine):

@@ -6,12 +6,13 @@ nobody learns what exists elsewhere. Roster edits are for community staff and ad
 import sqlalchemy as sa
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.exceptions import BadRequest, NotFound
 
-from data.importers.contacts import normalise_phone
 from layers import myarea, roster
+from layers.phones import normalise_phone
 from webmap import validate, viewer
 from webmap.auth import roles_required
 
@@ -129,4 +130,5 @@ def roster_page():
     compound_id = request.args.get("compound", type=int) or (area["compounds"][0]["id"] if area["compounds"] else None)
     heads = roster.compound_roster(compound_id, viewer.current().scope_params()) if compound_id else []
     return render_template("roster.html", area=area, compound_id=compound_id, heads=heads,
-                           can_edit=viewer.current().role in EDITORS)
+                           can_edit=viewer.current().role in EDITORS,
+                           roles=roster.role_names(str(get_locale()) == "en"))

@@ -8,6 +8,7 @@ counted from the maintained state where the filter allows (``layers.issue_filter
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import BadRequest
 
 from layers import hierarchy, issue_filter
@@ -73,4 +74,5 @@ def index():
     return render_template(
         "issues.html", rows=rows, total=total, exact=exact, page=page, pages=pages, choices=known,
         args=args, query={**args, **where.query}, area=where, trail=trail, drill=drill,
-        described=_described(args, known), form_fields=FORM_FIELDS, page_url=lambda n: link(page=n))
+        described=_described(args, known), form_fields=FORM_FIELDS, page_url=lambda n: link(page=n),
+        days_overdue=lambda n: ngettext("超期 %(n)s 天", "超期 %(n)s 天", n, n=n))

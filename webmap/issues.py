@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.exceptions import BadRequest, NotFound
 
-from data.importers.contacts import normalise_phone
 from layers import compounds, lookups, meetings, workflow
+from layers.phones import normalise_phone
 from webmap import basemaps, i18n, validate, viewer
 from webmap.auth import roles_required
 

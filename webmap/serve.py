@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from app import create_app
-from layers import db, migrate
+from layers import db, hierarchy, migrate
 from layers.cluster import ClusterError
 
 
@@ -27,9 +25,7 @@ def prepare(app):
     eng = app.extensions["gridmap_engine"]
     db.check(eng)
     migrate.upgrade(eng)
-    with eng.connect() as conn:
-        empty = not conn.execute(sa.text("SELECT count(*) FROM subdistrict")).scalar()
-    if empty:
+    if hierarchy.empty(eng):
         from data import sample
 
         print("empty database: loading the sample subdistrict (示例数据)", flush=True)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from data.importers import ImportFailed
 from data.importers.archive import check_zip
 from layers import db
+from layers.phones import normalise_phone
 
 # Accepted headers for each field.
 HEADERS = {
@@ -36,8 +37,6 @@ HEADERS = {
 REQUIRED = ("compound", "role", "name", "phone")
 CSV_ENCODINGS = ("utf-8-sig", "gbk")
 
-MOBILE = re.compile(r"1[3-9]\d{9}")
-LANDLINE = re.compile(r"0\d{2,3}-\d{7,8}")
 DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
@@ -274,16 +273,6 @@ def _role(fields, places, reasons):
     if level == "unit" and not fields.get("unit"):
         reasons.append(f"{text}须填写单元")
     return code
-
-
-def normalise_phone(text):
-    """A mobile number without spaces or hyphens, or a landline as ``0371-12345678``;
-    None when the text is neither."""
-    compact = re.sub(r"[\s-]", "", text)
-    if MOBILE.fullmatch(compact):
-        return compact
-    landline = re.sub(r"\s*-\s*", "-", text.strip())
-    return landline if LANDLINE.fullmatch(landline) else None
 
 
 def _phone(text, reasons):

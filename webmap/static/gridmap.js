@@ -422,6 +422,24 @@ var GridMap = (function () {
     });
   }
 
+  // /?issue=<id> (the issue list's link): open at the issue with its card. Its place and
+  // names come from the OGC item, read with the viewer's own rights.
+  function openLinkedIssue() {
+    var id = parseInt(new URLSearchParams(window.location.search).get("issue"), 10);
+    if (!id) return;
+    fetch("/ogc/collections/issues/items/" + id + "?f=json").then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (f) {
+        if (!f || !f.geometry) return;
+        var p = f.properties, latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+        var card = issueCard({id: id, title: p.title, stage: p.stage, stage_name: p.stage_name, category: p.category,
+                              category_name: p.category_name, reported_on: String(p.reported_at || "").slice(0, 10)});
+        card.setAttribute("data-issue", id);
+        map.setView(latlng, Math.max(map.getZoom(), 18), {animate: false});
+        L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
+        fillActions(card, id);
+      });
+  }
+
   // A wall screen may cycle through the color modes: ?rotate=N moves to the next every N s.
   function rotateModes() {
     var every = +new URLSearchParams(window.location.search).get("rotate");
@@ -447,6 +465,7 @@ var GridMap = (function () {
     Workflow.start(cfg, map);
     Outbox.start(cfg, map);
     Offline.start(cfg);
+    openLinkedIssue();
     if (cfg.tiled) startTiles(); else addVenues();
     rotateModes();
     document.documentElement.setAttribute("data-gridmap", "ready");

@@ -20,6 +20,10 @@
   var now = new Date();  // today in the browser's time zone, not UTC's
   form.held_on.value = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 
+  var saved = new URLSearchParams(window.location.search).get("saved");
+  var row = saved && document.querySelector("tr[data-meeting='" + parseInt(saved, 10) + "']");
+  if (row) row.classList.add("saved");
+
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var body = {
@@ -33,7 +37,8 @@
                             body: JSON.stringify(body)})
       .then(function (r) { return r.json().then(function (b) { return [r.status, b]; }); })
       .then(function (res) {
-        if (res[0] === 201) window.location.reload();
+        // Reload to list it, saying so beside the form and marking its row.
+        if (res[0] === 201) window.location.assign(window.location.pathname + "?saved=" + res[1].id);
         else message.textContent = res[1].error;
       });
   });
