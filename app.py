@@ -69,8 +69,8 @@ def create_app(test_config=None):
     from data.cli import import_cli, sample_cli, synth_cli
     from layers.cli import apikeys_cli, db_cli, users_cli
     from webmap import (api, area, assets, auth, dashboard, errors, exports, health, hotspots, i18n,
-                        issuelist, issues, mapview, meetings, nav, notice, ogc, open311, openapi, printmap,
-                        patrols, roster, search, security, tiles, validate)
+                        issuelist, issues, mapview, meetings, nav, notice, offline, ogc, open311, openapi,
+                        patrols, printmap, roster, search, security, tiles, validate)
     from webmap import access_log, limits
 
     i18n.init_app(app)
@@ -81,7 +81,7 @@ def create_app(test_config=None):
     security.init_app(app)
     for blueprint in (health.bp, api.bp, area.bp, assets.bp, issues.bp, mapview.bp, meetings.bp,
                       notice.bp, printmap.bp, hotspots.bp, dashboard.bp, issuelist.bp, open311.bp,
-                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp, patrols.bp):
+                      openapi.bp, exports.bp, search.bp, tiles.bp, ogc.bp, roster.bp, patrols.bp, offline.bp):
         app.register_blueprint(blueprint)
     limits.init_app(app)
     access_log.init_app(app)

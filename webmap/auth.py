@@ -108,7 +108,11 @@ def logout():
     logout_user()
     session.clear()
     flash(_("已退出登录"))
-    return redirect(url_for("mapview.index"))
+    response = redirect(url_for("mapview.index"))
+    # The phone's offline copy of the area (Cache Storage, IndexedDB, the service worker) goes
+    # with the session; the page script also deletes it when an API call answers 401.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 def init_app(app):

@@ -21,7 +21,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, nav, patrols, security, validate, viewer
+from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, patrols, security, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -199,6 +199,7 @@ def page_config(m, mode, as_of, built):
             "venue": _("协商议事场所"), "legendBuildings": _("楼栋（放大后显示）"), "legendLines": _("边界"),
             "legendSubdistrict": _("街道边界"), "legendMine": _("我的范围（蓝色粗边）"),
             "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
+            **offline.strings(),
         },
     }
 
@@ -240,6 +241,7 @@ def index():
         '<script src="/static/gridmap.js"></script>'
         '<script src="/static/workflow.js"></script>'
         '<script src="/static/patrol.js"></script>'
+        f'{offline.head_html()}'
         f'<script>GridMap.configure({config});</script>'))
     # After Leaflet (in the head): these extend L as they load.
     scripts = [assets.vendor_url(assets.LOCAL["awesome_markers"])]

@@ -145,6 +145,10 @@ PATHS = {
     "/api/my-area": {"get": {
         "summary": "The signed-in user's compounds, their 三长 and open issues", "tags": ["area"],
         "security": SESSION, "responses": {"200": _json(OBJECT), "401": "Unauthorized"}}},
+    "/api/offline/area": {"get": {
+        "summary": "The signed-in user's area for offline use: compounds, buildings with their 三长, "
+                   "open issues and the my-area panel (only their own area)", "tags": ["area"],
+        "security": SESSION, "responses": {"200": _json(OBJECT), "401": "Unauthorized", "403": "Forbidden"}}},
     "/api/issues": {"post": {
         "summary": "Record an issue (grid leader, community staff, deputy, admin)", "tags": ["issues"],
         "security": SESSION_CSRF,

@@ -159,6 +159,7 @@ class Print(Query):
 
 
 class MapPage(AreaOnly, Print):
+    panel: optional(Literal["myarea"]) = None   # the installed app's start URL opens 我的范围
     issue: optional(Annotated[int, Field(ge=1, le=2_147_483_647)]) = None   # open at this issue (the issue list's link)
     rotate: optional(Annotated[int, Field(ge=0, le=86_400)]) = None   # seconds a color mode stays on a wall
 

@@ -260,7 +260,8 @@ var GridMap = (function () {
       div.innerHTML = "<button type='button' class='gm-myarea-toggle'>" + esc(S("myArea")) + "</button><div class='gm-myarea-body'>" + esc(S("loading")) + "</div>";
       var body = div.querySelector(".gm-myarea-body");
       div.querySelector(".gm-myarea-toggle").addEventListener("click", function () { div.classList.toggle("closed"); });
-      if (window.innerWidth < 600) div.classList.add("closed");
+      // The home-screen icon opens on this panel (the manifest's start URL: ?panel=myarea).
+      if (window.innerWidth < 600 && new URLSearchParams(window.location.search).get("panel") !== "myarea") div.classList.add("closed");
       fetch("/api/my-area").then(function (r) { return r.json(); }).then(function (a) {
         body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
           list(a.issues, function (i) {
@@ -470,6 +471,8 @@ var GridMap = (function () {
     map.on("moveend", refreshHeat);
     map.on("overlayadd", refreshHeat);
     Workflow.start(cfg, map);
+    Outbox.start(cfg, map);
+    Offline.start(cfg);
     openLinkedIssue();
     if (window.Patrol) Patrol.start(cfg, map);
     if (cfg.tiled) startTiles(); else addVenues();

@@ -30,17 +30,6 @@ var Workflow = (function () {
     return s ? (cfg.lang === "en" ? s.name_en : s.name_zh) : code;
   }
 
-  // A fresh idempotency key (a UUID v4). crypto.randomUUID exists only on HTTPS and localhost;
-  // getRandomValues everywhere.
-  function newKey() {
-    if (window.crypto.randomUUID) return window.crypto.randomUUID();
-    var b = window.crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
-  }
-
   // Record: the next tap on the map opens the form at that point.
   function recordForm(latlng) {
     recording = false;
@@ -60,21 +49,20 @@ var Workflow = (function () {
     var popup = L.popup({maxWidth: 300}).setLatLng(latlng).setContent(html).openOn(map);
     var form = popup.getElement().querySelector("form");
     L.DomEvent.disableClickPropagation(form);
-    // One key per submission: a second tap on submit, or a resend after the network failed,
-    // reuses it, so the server stores the issue once. A submission it refused (400) stored
-    // nothing, and the corrected form is a new submission with a new key.
-    var key = newKey();
+    // The outbox gives the record its idempotency key and keeps it when the network is gone.
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var data = new FormData(form);
+      var data = new FormData(form), button = form.querySelector("button[type=submit]");
       if (!form.photo.files.length) data.delete("photo");
-      api("POST", "/api/issues", data, {"Idempotency-Key": key}).then(function (res) {
-        var recorded = res.status === 201 || res.status === 200;
-        if (res.status >= 400 && res.status < 500) key = newKey();
-        if (recorded) GridMap.refreshTiles();
-        if (recorded) popup.setContent("<p class='gm-done' data-issue='" + esc(res.body.id) + "'>" +
-          esc(S("recorded")) + " #" + esc(res.body.id) + "</p>");
-        else form.querySelector(".gm-error").textContent = res.body.error;
+      button.disabled = true;
+      Outbox.send({url: "/api/issues", method: "POST", body: data, kind: "issue", label: data.get("title")}).then(function (res) {
+        button.disabled = false;
+        if (res.queued) popup.setContent("<p class='gm-queued'>" + esc(S("queued")) + "</p>");
+        else if (res.error) form.querySelector(".gm-error").textContent = res.error;
+        else {
+          GridMap.refreshTiles();
+          popup.setContent("<p class='gm-done' data-issue='" + esc(res.id) + "'>" + esc(S("recorded")) + " #" + esc(res.id) + "</p>");
+        }
       });
     });
   }

@@ -1,0 +1,234 @@
+"""A grid leader's phone (Chromium at 390×844, Playwright's offline mode): the area opens
+offline with its contacts, issues recorded offline arrive exactly once when the network
+returns, nothing of another grid is kept on the device, and signing out leaves nothing."""
+import io
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.helpers import add_user, browser_login, q
+
+# Every text kept in Cache Storage and every IndexedDB store of the page's origin, as one string.
+DEVICE_DUMP = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      if (!/image|font/.test(response.headers.get("content-type") || "")) out.push(request.url + "\\n" + await response.text());
+    }
+  }
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open(info.name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    for (const store of db.objectStoreNames) {
+      const rows = await new Promise(ok => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); });
+      out.push(JSON.stringify(rows, (k, v) => v instanceof Blob ? "[blob " + v.size + "]" : v));
+    }
+    db.close();
+  }
+  return {caches: await caches.keys(), text: out.join("\\n")};
+}"""
+
+
+class Requests:
+    """The paths the live server answers, to prove the offline page never reached it."""
+
+    def __init__(self, app):
+        self.wsgi_app, self.paths = app.wsgi_app, []
+
+    def __call__(self, environ, start_response):
+        self.paths.append(environ["PATH_INFO"])
+        return self.wsgi_app(environ, start_response)
+
+
+@pytest.fixture
+def phone(app, browser, live_server):
+    seen = Requests(app)
+    app.wsgi_app = seen
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.base, page.seen, page.errors = live_server, seen, errors
+    yield page
+    context.close()
+    app.wsgi_app = seen.wsgi_app
+
+
+def _photo():
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#3366cc").save(out, format="PNG")
+    return {"name": "steps.png", "mimeType": "image/png", "buffer": out.getvalue()}
+
+
+def _record(page, lon, lat, title, photo=None):
+    page.click(".gm-record-control button")
+    page.evaluate("([lon, lat]) => Workflow.takeClick(L.latLng(lat, lon))", [lon, lat])
+    page.fill(".gm-record input[name=title]", title)
+    if photo:
+        page.set_input_files(".gm-record input[name=photo]", photo)
+    # (where the phone-first layout puts the form is another test's business: submit it directly)
+    page.locator(".gm-record").evaluate("form => form.requestSubmit()")
+    page.wait_for_selector(".gm-queued")
+    page.keyboard.press("Escape")
+
+
+def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
+    page = phone
+    add_user(app, "off_grid", "grid_leader", "汇丰社区/第1网格")
+    grid = q(engine, "SELECT g.id FROM grid g JOIN community m ON m.id = g.community_id "
+                     "WHERE m.name = '汇丰社区' AND g.name = '第1网格'")[0][0]
+    own_phones = {r[0] for r in q(engine, """SELECT h.phone FROM head h JOIN compound c ON c.id = h.compound_id
+        WHERE c.grid_id = :g AND h.phone IS NOT NULL AND h.retired_on IS NULL""", g=grid)}
+    other_phones = {r[0] for r in q(engine, """SELECT h.phone FROM head h JOIN compound c ON c.id = h.compound_id
+        WHERE c.grid_id <> :g AND h.phone IS NOT NULL
+        UNION SELECT leader_phone FROM grid WHERE id <> :g AND leader_phone IS NOT NULL""", g=grid)}
+    compound_id, lon, lat = q(engine, """SELECT c.id, ST_X(ST_PointOnSurface(c.geom)), ST_Y(ST_PointOnSurface(c.geom))
+        FROM compound c WHERE c.grid_id = :g AND EXISTS (SELECT 1 FROM head h WHERE h.compound_id = c.id
+        AND h.phone IS NOT NULL AND h.retired_on IS NULL) ORDER BY c.id LIMIT 1""", g=grid)[0]
+    assert own_phones and other_phones
+
+    # online: sign in, the service worker takes over and the area is kept on the device
+    browser_login(page, "off_grid")
+    page.wait_for_selector("html[data-gridmap=ready]")
+    page.wait_for_selector("html[data-offline=kept]", timeout=30_000)
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    assert "/api/offline/area" in page.seen.paths
+
+    # offline: the start URL of the home-screen icon opens the area from the device
+    page.context.set_offline(True)
+    page.seen.paths.clear()
+    page.goto(page.base + "/?panel=myarea")
+    page.wait_for_selector("html[data-gridmap=ready]")
+    page.wait_for_selector("html[data-workflow=ready]")
+    banner = page.locator(".gm-offline-banner")
+    banner.wait_for(state="visible")
+    assert banner.inner_text().startswith("离线 · 数据更新于 ")
+    page.wait_for_selector(f".gm-compounds li[data-id='{compound_id}'] a")
+    assert any(p in page.inner_text(".gm-myarea-body") for p in own_phones)
+    page.wait_for_function("document.querySelectorAll('path.compound').length > 0")
+    page.click(f".gm-compounds li[data-id='{compound_id}'] a")
+    card = page.locator(f".card[data-compound='{compound_id}']")
+    card.wait_for()
+    tel = card.locator("a[href^='tel:']").first
+    assert tel.get_attribute("href")[4:] in own_phones | {r[0] for r in q(engine, "SELECT leader_phone FROM grid")}
+    page.keyboard.press("Escape")
+
+    # two issues recorded offline, one with a photo: both wait in the outbox
+    _record(page, lon, lat, "离线记录一 楼道灯不亮", _photo())
+    _record(page, lon, lat, "离线记录二 井盖松动")
+    page.wait_for_function("document.querySelector('.gm-outbox-count').textContent === '待同步 2'")
+    assert page.is_visible(".gm-outbox-count")
+    assert page.seen.paths == [], f"the offline page reached the server: {page.seen.paths}"
+
+    # nothing of another grid on the device; the own area is there
+    kept = page.evaluate(DEVICE_DUMP)
+    assert "gridmap-area-v1" in kept["caches"]
+    assert any(p in kept["text"] for p in own_phones)
+    leaked = [p for p in other_phones if p in kept["text"]]
+    assert not leaked, f"another grid's contacts kept on the device: {leaked}"
+
+    # back online: the queue is sent (and sent again at once, and replayed): two issues, once each
+    snapshot = page.evaluate("Outbox.items().then(items => { window.sentOnce = items; return items.length; })")
+    assert snapshot == 2
+    page.context.set_offline(False)
+    page.evaluate("Promise.all([Outbox.sync(), Outbox.sync()])")
+    page.wait_for_function("document.querySelector('.gm-outbox').hidden", timeout=20_000)
+    assert page.evaluate("Outbox.items().then(items => items.length)") == 0
+    replay = page.evaluate("""() => Promise.all(window.sentOnce.map(item => {
+        const body = new FormData();
+        item.form.forEach(([name, value]) => body.append(name, value));
+        return fetch(item.url, {method: "POST", body: body,
+                                headers: {"Idempotency-Key": item.key,
+                                          "X-CSRFToken": document.querySelector("input[name=csrf_token]").value}})
+          .then(r => r.json().then(b => [r.status, b.id]));
+    }))""")
+    rows = q(engine, """SELECT i.id, i.title, p.issue_id IS NOT NULL FROM issue i
+        LEFT JOIN issue_photo p ON p.issue_id = i.id WHERE i.title LIKE '离线记录%' ORDER BY i.title""")
+    assert [(r[1], r[2]) for r in rows] == [("离线记录一 楼道灯不亮", True), ("离线记录二 井盖松动", False)]
+    assert sorted(status for status, _id in replay) == [200, 200]
+    assert {issue_id for _status, issue_id in replay} == {r[0] for r in rows}
+    keys = q(engine, "SELECT count(*) FROM issue_request_key WHERE issue_id = ANY(:ids)", ids=[r[0] for r in rows])
+    assert keys[0][0] == 2
+    assert not page.errors, page.errors
+
+    # signing out leaves nothing personal on the device, online or off
+    page.evaluate("document.querySelector(\"form[action='/logout']\").requestSubmit()")
+    page.wait_for_selector("html[data-gridmap=ready]")
+    page.wait_for_function("caches.keys().then(keys => keys.indexOf('gridmap-area-v1') < 0)")
+    kept = page.evaluate(DEVICE_DUMP)
+    assert not any(p in kept["text"] for p in own_phones | other_phones)
+    # Clear-Site-Data on the sign-out answer emptied IndexedDB (the signed-out page opens none)
+    assert "gridmap-outbox" not in page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))")
+    page.context.set_offline(True)
+    try:
+        page.reload()
+    except PlaywrightError:
+        pass   # no page kept for offline: Chromium's own offline page
+    html = page.content()
+    assert not any(p in html for p in own_phones | other_phones)
+    assert "data-gridmap" not in html
+
+
+def _kept(page, name):
+    browser_login(page, name)
+    page.wait_for_selector("html[data-gridmap=ready]")
+    page.wait_for_selector("html[data-offline=kept]", timeout=30_000)
+
+
+def test_a_disabled_account_loses_its_offline_data_at_the_next_contact(app, phone):
+    page = phone
+    add_user(app, "off_gone", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_gone")
+    assert "gridmap-area-v1" in page.evaluate("caches.keys()")
+    result = app.test_cli_runner().invoke(args=["users", "disable", "off_gone"])
+    assert result.exit_code == 0, result.output
+    # any API call answers 401 now: the service worker deletes the area
+    assert page.evaluate("fetch('/api/my-area').then(r => r.status)") == 401
+    page.wait_for_function("caches.keys().then(keys => keys.indexOf('gridmap-area-v1') < 0)")
+    page.context.set_offline(True)
+    page.goto(page.base + "/?panel=myarea")
+    assert "本机没有保存的数据" in page.inner_text("body")
+    assert "data-gridmap" not in page.content()
+
+
+def test_kept_data_expires_after_seven_days_without_a_sync(app, phone):
+    page = phone
+    add_user(app, "off_old", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_old")
+    # the bundle as if the last sync were eight days ago
+    page.evaluate("""async () => {
+        const cache = await caches.open("gridmap-area-v1");
+        const bundle = await (await cache.match("/api/offline/area")).json();
+        bundle.synced_at = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString();
+        await cache.put("/api/offline/area", new Response(JSON.stringify(bundle), {headers: {"Content-Type": "application/json"}}));
+    }""")
+    page.context.set_offline(True)
+    page.goto(page.base + "/?panel=myarea")
+    assert "本机没有保存的数据" in page.inner_text("body")
+    assert "gridmap-area-v1" not in page.evaluate("caches.keys()")
+
+
+def test_a_refused_record_stays_with_the_servers_message(app, engine, phone):
+    page = phone
+    add_user(app, "off_far", "grid_leader", "汇丰社区/第1网格")
+    _kept(page, "off_far")
+    page.wait_for_selector("html[data-workflow=ready]")
+    page.context.set_offline(True)
+    _record(page, 113.10, 34.60, "离线记录 街道以外")   # far outside the subdistrict
+    page.wait_for_function("document.querySelector('.gm-outbox-count').textContent === '待同步 1'")
+    page.context.set_offline(False)
+    page.evaluate("Outbox.sync()")
+    page.wait_for_selector(".gm-outbox.has-refused")
+    page.click(".gm-outbox-count")
+    item = page.locator(".gm-outbox-list li.refused")
+    assert "不在中心路街道范围内" in item.locator(".gm-error").inner_text()
+    assert page.inner_text(".gm-outbox-count") == "待同步 1"   # kept, never dropped
+    # retried as it is, it is refused again and stays; deleted, it is gone; nothing was stored
+    item.locator(".gm-outbox-retry").click()
+    page.wait_for_selector(".gm-outbox-list li.refused .gm-error")
+    page.on("dialog", lambda d: d.accept())
+    page.locator(".gm-outbox-list li.refused .gm-outbox-delete").click()
+    page.wait_for_function("document.querySelector('.gm-outbox').hidden")
+    assert q(engine, "SELECT count(*) FROM issue WHERE title = '离线记录 街道以外'")[0][0] == 0
