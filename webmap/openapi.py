@@ -313,44 +313,7 @@ PATHS = {
                       "400": "Open311Error", "404": "Open311Error"}}},
 }
 
-# Patrols (巡查打卡): webmap/patrols.py.
-SCHEMAS.update({
-    "PatrolCreate": {
-        "type": "object", "required": ["compound_id"],
-        "description": "A grid leader's visit to a compound (grid leaders and community staff, inside "
-                       "their area). A position farther than PATROL_MAX_DISTANCE_M (default 200 m) from "
-                       "the compound is a 422 with the distance, unless placed_manually. Either "
-                       "nothing_found or issue_ids. Header Idempotency-Key: a retry with the same key "
-                       "returns the stored patrol (200); the same key with another body is a 422.",
-        "properties": {
-            "compound_id": {"type": "integer"},
-            "lon": {"type": "number", "description": "WGS84 longitude of the phone (GPS)."},
-            "lat": {"type": "number", "description": "WGS84 latitude of the phone (GPS)."},
-            "crs": _string("gcj02 when lon/lat were picked on a Gaode basemap.", enum=["gcj02"]),
-            "placed_manually": {"type": "boolean", "description": "Location denied: the point was tapped "
-                                "on the map (or is absent); no distance check, flagged."},
-            "nothing_found": {"type": "boolean"},
-            "issue_ids": {"type": "array", "items": {"type": "integer"},
-                          "description": "Issues recorded during the visit, inside the area (in a form: "
-                                         "comma-separated)."},
-            "note": _string("At most 2000 characters.", maxLength=2000),
-            "visited_at": _string("When the visit was made (recorded offline), ISO 8601 with offset, "
-                                  "within the last 7 days; default now.", format="date-time"),
-            "idempotency_key": _string("Instead of the Idempotency-Key header."),
-        }},
-    "PatrolCreateMultipart": {
-        "allOf": ["PatrolCreate", {"type": "object", "properties": {
-            "photo": {"type": "string", "format": "binary",
-                      "description": "JPEG or PNG, at most 5 MB; re-encoded without EXIF/GPS."}}}]},
-    "Patrol": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "compound_id": {"type": "integer"}, "compound": {"type": "string"},
-        "actor": {"type": "string"}, "visited_at": _string("YYYY-MM-DD HH:MM, Beijing time."),
-        "lon": _nullable("number", "WGS84"), "lat": _nullable("number", "WGS84"),
-        "distance_m": _nullable("integer", "Metres from the position to the compound (0 inside)."),
-        "placed_manually": {"type": "boolean"}, "nothing_found": {"type": "boolean"},
-        "note": {"type": "string"}, "has_photo": {"type": "boolean"},
-        "issue_ids": {"type": "array", "items": {"type": "integer"}}}},
-})
+# Patrols (巡查打卡): webmap/patrols.py (their schemas in openapi_schemas).
 PATHS.update({
     "/api/patrols": {
         "post": {
