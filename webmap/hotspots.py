@@ -13,18 +13,16 @@ import json
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
 from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from jinja2 import Template
 from markupsafe import escape
 from werkzeug.exceptions import BadRequest
 
 from geo import hotspot
 from layers import hierarchy, hotspots
 from layers.issue_filter import choices
-from webmap import assets, basemaps, extent, filters, i18n, nav, security, validate
+from webmap import basemaps, extent, filters, mappage, validate
 
 bp = Blueprint("hotspots", __name__)
 
@@ -156,10 +154,6 @@ def _add_context(m, analysis, shift):
                        style_function=lambda feature: {"color": "#475569", "weight": 1, "fill": False}).add_to(m)
 
 
-class _Start(MacroElement):
-    _template = Template("{% macro script(this, kwargs) %}HotspotMap.start();{% endmacro %}")
-
-
 def _areas(where):
     """The choices of the area select: the places above the extent, the extent, its children."""
     up = [(level if id is None else f"{level}:{id}", name) for level, id, name in where.trail
@@ -177,10 +171,7 @@ def page():
     f, where = analysis.filter, analysis.extent
     shift = basemaps.shifter(current_app.config["BASEMAP"])
     minx, miny, maxx, maxy = analysis.bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=15, tiles=None, control_scale=True)
-    m.options["zoomSnap"] = 0.25
-    assets.localize(m)
-    basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
+    m = mappage.new_map([(miny + maxy) / 2, (minx + maxx) / 2])
     _add_context(m, analysis, shift)
     m.fit_bounds([shift.point(miny, minx), shift.point(maxy, maxx)])
     config = {
@@ -210,17 +201,6 @@ def page():
             "clusterIssues": _("聚集诉求"), "compound": _("楼院"), "list": _("查看诉求"),
         },
     }
-    config = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
-    root = m.get_root()
-    root.header.add_child(folium.Element(
-        f'<title>{escape(_("诉求热点分析"))} · {escape(where.name)}</title>'
-        '<link rel="icon" href="data:,">'
-        '<link rel="stylesheet" href="/static/nav.css">'
-        '<link rel="stylesheet" href="/static/gridmap.css">'
-        '<link rel="stylesheet" href="/static/hotspots.css">'
-        '<script src="/static/mapkit.js"></script>'
-        '<script src="/static/hotspots.js"></script>'
-        f'<script>HotspotMap.configure({config});</script>'))
-    root.html.add_child(folium.Element(nav.html()), index=0)
-    m.add_child(_Start())
-    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")
+    return mappage.respond(
+        m, title=f"{_('诉求热点分析')} · {where.name}", styles=["/static/gridmap.css", "/static/hotspots.css"],
+        scripts=["/static/hotspots.js"], module="HotspotMap", config=config, start="HotspotMap.start();")

@@ -9,9 +9,7 @@ vector tiles instead (see build_map).
 import json
 
 import folium
-from branca.element import MacroElement
-from jinja2 import Template
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -21,7 +19,7 @@ from markupsafe import escape
 from flask_wtf.csrf import generate_csrf
 
 from layers import areas, hierarchy, lookups, myarea
-from webmap import api, assets, basemaps, extent, i18n, modes, nav, offline, patrols, security, validate, viewer
+from webmap import api, assets, basemaps, extent, i18n, mappage, modes, offline, patrols, validate, viewer
 
 bp = Blueprint("mapview", __name__)
 
@@ -116,12 +114,8 @@ def build_map(mode, as_of):
     as it always has; a larger one draws areas, compounds and issues from the vector tiles.
     """
     shift = basemaps.shifter(current_app.config["BASEMAP"])
-    m = folium.Map(location=[34.81, 113.29], zoom_start=15, tiles=None, control_scale=True,
-                   zoom_control=True, prefer_canvas=False)
+    m = mappage.new_map([34.81, 113.29], zoom_control=True, prefer_canvas=False)
     m.options["maxZoom"] = 19  # with no tile layer, the map itself must know (marker clustering asks)
-    m.options["zoomSnap"] = 0.25  # fit the subdistrict snugly on any screen
-    assets.localize(m)
-    basemaps.add(m, current_app.config["BASEMAP"], current_app.config.get("TIANDITU_KEY"))
     who = viewer.current()
     whole = areas.extent()
     tiled = whole["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
@@ -204,16 +198,6 @@ def page_config(m, mode, as_of, built):
     }
 
 
-class _Start(MacroElement):
-    """Starts the page script with the layer control (folium declares it with ``let``, so it is
-    not a property of ``window``)."""
-    _template = Template("{% macro script(this, kwargs) %}GridMap.start({{ this.layers }});{% endmacro %}")
-
-    def __init__(self, layers):
-        super().__init__()
-        self.layers = layers
-
-
 def _user_config():
     who = viewer.current()
     if not who.signed_in:
@@ -229,28 +213,14 @@ def index():
     mode = api.mode_param()
     as_of = api.as_of_param()
     m, built = build_map(mode, as_of)
-    config = json.dumps(page_config(m, mode, as_of, built), ensure_ascii=False).replace("</", "<\\/")
-    root = m.get_root()
-    root.header.add_child(folium.Element(
-        f'<title>{escape(_("中心路街道 彩色动态图"))}</title>'
-        '<link rel="icon" href="data:,">'
-        '<link rel="stylesheet" href="/static/nav.css">'
-        '<link rel="stylesheet" href="/static/gridmap.css">'
-        '<link rel="stylesheet" href="/static/patrol.css">'
-        '<script src="/static/mapkit.js"></script>'
-        '<script src="/static/gridmap.js"></script>'
-        '<script src="/static/workflow.js"></script>'
-        '<script src="/static/patrol.js"></script>'
-        f'{offline.head_html()}'
-        f'<script>GridMap.configure({config});</script>'))
     # After Leaflet (in the head): these extend L as they load.
-    scripts = [assets.vendor_url(assets.LOCAL["awesome_markers"])]
+    body_scripts = [assets.vendor_url(assets.LOCAL["awesome_markers"])]
     if built["tiled"]:
-        scripts += [assets.vendor_url(VECTORGRID), "/static/tilelayers.js"]
-    root.header.add_child(folium.Element("".join(
-        f'<link rel="stylesheet" href="{assets.vendor_url(assets.LOCAL[css])}">'
-        for css in ("awesome_markers_css", "awesome_markers_font_css"))))
-    root.html.add_child(folium.Element("".join(f'<script src="{src}"></script>' for src in scripts)))
-    root.html.add_child(folium.Element(nav.html()), index=0)
-    m.add_child(_Start(built["layers"]))  # last child: runs after every layer and control exists
-    return Response(security.folium_html(root, i18n.html_lang()), mimetype="text/html")
+        body_scripts += [assets.vendor_url(VECTORGRID), "/static/tilelayers.js"]
+    return mappage.respond(
+        m, title=_("中心路街道 彩色动态图"),
+        styles=["/static/gridmap.css", "/static/patrol.css",
+                *(assets.vendor_url(assets.LOCAL[css]) for css in ("awesome_markers_css", "awesome_markers_font_css"))],
+        scripts=["/static/gridmap.js", "/static/workflow.js", "/static/patrol.js"], head=offline.head_html(),
+        module="GridMap", config=page_config(m, mode, as_of, built), start=f"GridMap.start({built['layers']});",
+        body_scripts=body_scripts)
