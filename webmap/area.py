@@ -35,12 +35,13 @@ def issue_detail(issue_id):
     return jsonify(found)
 
 
-@bp.errorhandler(roster.NotFound)
+# For every blueprint that edits the roster (here and webmap/roster.py).
+@bp.app_errorhandler(roster.NotFound)
 def contact_not_found(_exc):
     return jsonify(error=_("没有这个联系人，或不在您的范围内")), 404
 
 
-@bp.errorhandler(roster.StaleEdit)
+@bp.app_errorhandler(roster.StaleEdit)
 def stale_contact(_exc):
     return jsonify(error=_("该联系人已被他人修改，请刷新后再试")), 409
 

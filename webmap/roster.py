@@ -18,14 +18,7 @@ bp = Blueprint("roster", __name__)
 READERS = (*EDITORS, "grid_leader", "official")
 
 
-@bp.errorhandler(roster.NotFound)
-def contact_not_found(_exc):
-    return jsonify(error=_("没有这个联系人，或不在您的范围内")), 404
-
-
-@bp.errorhandler(roster.StaleEdit)
-def stale_contact(_exc):
-    return jsonify(error=_("该联系人已被他人修改，请刷新后再试")), 409
+# A contact not found or edited by someone else: answered once for the app, in webmap/area.py.
 
 
 @bp.errorhandler(roster.TooLate)

@@ -34,5 +34,16 @@ var MapKit = (function () {
     return root;
   }
 
-  return {esc: esc, control: control, paint: paint};
+  // A UUID v4, for idempotency keys made on the device; crypto.randomUUID exists only in
+  // secure contexts (HTTPS, localhost).
+  function newKey() {
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    var b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+
+  return {esc: esc, control: control, paint: paint, newKey: newKey};
 })();

@@ -44,15 +44,6 @@ var Outbox = (function () {
   function put(item) { return store("readwrite", function (s) { return s.put(item); }).then(changed); }
   function remove(key) { return store("readwrite", function (s) { return s.delete(key); }).then(changed); }
 
-  // A UUID v4; crypto.randomUUID exists only in secure contexts (HTTPS, localhost).
-  function newKey() {
-    if (window.crypto.randomUUID) return window.crypto.randomUUID();
-    var b = window.crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
-  }
 
   function user() { return cfg && cfg.user ? cfg.user.name : null; }
 
@@ -87,7 +78,7 @@ var Outbox = (function () {
   }
 
   function send(request) {
-    var item = {key: newKey(), url: request.url, method: request.method || "POST", kind: request.kind,
+    var item = {key: MapKit.newKey(), url: request.url, method: request.method || "POST", kind: request.kind,
                 label: request.label || "", user: user(), created: Date.now(), state: "queued", error: null};
     if (request.body instanceof FormData) {
       item.form = [];

@@ -12,15 +12,6 @@ var Patrol = (function () {
   function S(k) { return (cfg.patrol || {})[k] || k; }
   function can() { return !!(cfg && cfg.user && ROLES.indexOf(cfg.user.role) >= 0); }
 
-  // A fresh idempotency key (a UUID v4). crypto.randomUUID exists only on HTTPS and localhost.
-  function newKey() {
-    if (window.crypto.randomUUID) return window.crypto.randomUUID();
-    var b = window.crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
-  }
 
   function since(days) {
     if (days === null || days === undefined) return S("never");
@@ -77,7 +68,7 @@ var Patrol = (function () {
     close();
     map.closePopup();
     visit = {compound: compound, lat: null, lon: null, accuracy: null, manual: false, denied: false,
-             picking: false, issueIds: [], key: newKey(), sent: false};
+             picking: false, issueIds: [], key: MapKit.newKey(), sent: false};
     sheet = L.DomUtil.create("div", "patrol-sheet", document.body);
     sheet.setAttribute("role", "dialog");
     sheet.setAttribute("data-compound", compound.id);
@@ -161,7 +152,7 @@ var Patrol = (function () {
         return;
       }
       // Refused: nothing was stored; the corrected form is a new request with a new key.
-      visit.key = newKey();
+      visit.key = MapKit.newKey();
       error.textContent = (res.body && res.body.error) || S("error");
     }).catch(function () {
       button.disabled = false;   // the same key on the resend: stored at most once
