@@ -161,3 +161,18 @@ def users_access_log(user, kind, subject, since, limit):
             f"{r['subject_kind']} ×{r['contacts']} {r['detail'] or ''}"
         click.echo(f"{r['at']}  {r['user_name']} ({r['role']})  {r['route']}  {subject_text}")
     click.echo(f"{len(rows)} 条记录", err=True)
+
+
+@db_cli.command("distribute")
+@needs_database
+def distribute_command():
+    """Spread the database over a Citus cluster: reference, distributed and coordinator-only
+    tables (docs/scaling.md). Run on the coordinator after `db upgrade`; safe to run again."""
+    from layers import distribute
+
+    try:
+        changed = distribute.distribute(db.engine(), echo=click.echo)
+    except distribute.DistributeError as exc:
+        _refuse(exc)
+    click.echo(f"{len(changed)} table(s) distributed; the database is spread over the Citus cluster "
+               f"/ 已分布到 Citus 集群")

@@ -35,9 +35,14 @@ def _pg_bindir():
 
 
 class Cluster:
-    def __init__(self, root, throwaway=False):
+    def __init__(self, root, throwaway=False, port=5432, settings=()):
+        """``port``: also a TCP port on localhost when ``settings`` open one (a Citus node,
+        layers/citus_cluster.py); otherwise only the socket's name. ``settings``: more lines
+        for postgresql.conf."""
         self.root = Path(root).resolve()
         self.throwaway = throwaway
+        self.port = port
+        self.settings = list(settings)
         self.data = self.root / "data"
         self.run_dir = self.root / "run"
         self.log = self.root / "postgres.log"
@@ -47,7 +52,11 @@ class Cluster:
 
     @property
     def url(self):
-        return f"postgresql://{SUPERUSER}@/{DB_NAME}?host={self.run_dir}"
+        return self.url_of(DB_NAME)
+
+    def url_of(self, database):
+        port = "" if self.port == 5432 else f"&port={self.port}"
+        return f"postgresql://{SUPERUSER}@/{database}?host={self.run_dir}{port}"
 
     def _cmd(self, *args):
         cmd = [os.path.join(self.bindir, args[0]), *args[1:]]
@@ -88,12 +97,13 @@ class Cluster:
             "listen_addresses = ''",
             f"unix_socket_directories = '{self.run_dir}'",
             "unix_socket_permissions = 0700",
+            f"port = {self.port}",
         ]
         if self.throwaway:
             settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write("\n# private cluster: socket only, inside its own folder\n")
-            conf.write("\n".join(settings) + "\n")
+            conf.write("\n".join(settings + self.settings) + "\n")
 
     def start(self):
         """Initialise if needed and start; returns True when this call started it."""
@@ -152,7 +162,8 @@ class Cluster:
     def _ensure_database(self):
         import psycopg2
 
-        conn = psycopg2.connect(dbname="postgres", user=SUPERUSER, host=str(self.run_dir))
+        conn = psycopg2.connect(dbname="postgres", user=SUPERUSER, host=str(self.run_dir),
+                                port=self.port)
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
