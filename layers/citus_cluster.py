@@ -8,6 +8,8 @@ coordinator's metadata and the workers' shards are copied together and stay cons
 """
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import psycopg2
@@ -23,6 +25,21 @@ SETTINGS = [
     "citus.shard_replication_factor = 1",
     "citus.max_cached_conns_per_worker = 4",
 ]
+
+
+def free_base_port(start=9710, count=3):
+    """The first port from ``start`` on with ``count`` free ports in a row on localhost."""
+    port = start
+    while port < 65000:
+        if all(_free(p) for p in range(port, port + count)):
+            return port
+        port += count
+    raise ClusterError("no free ports on localhost for the Citus nodes")
+
+
+def _free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def installed():
@@ -90,8 +107,23 @@ class CitusCluster:
                    database=name)
         return self.url_of(name)
 
-    def copy_database(self, template, name):
-        """A copy of ``template`` on every node (nobody may be connected to it)."""
+    def freeze(self, template):
+        """Make ``template`` copyable on every node: no more connections to it, and the ones
+        Citus keeps (its maintenance daemon, cached connections between nodes) closed."""
         for node in self.nodes:
-            self.admin(node, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            self.admin(node, f'ALTER DATABASE "{template}" WITH ALLOW_CONNECTIONS false;'
+                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             f"WHERE datname = '{template}' AND pid <> pg_backend_pid()")
+
+    def copy_database(self, template, name):
+        """A copy of a frozen ``template`` on every node, the workers' first."""
+        for node in [*self.workers, self.coordinator]:
+            for attempt in range(50):
+                try:
+                    self.admin(node, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                    break
+                except psycopg2.errors.ObjectInUse:   # a terminated backend still leaving
+                    time.sleep(0.1)
+            else:
+                raise ClusterError(f"database {template} stays in use on {node.root.name}")
         return self.url_of(name)

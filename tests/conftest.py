@@ -1,7 +1,11 @@
 """Fixtures: one throwaway PostGIS cluster for the whole run (started with the same code as
 `make run`), a template database migrated and loaded with the sample subdistrict, and a
-fresh copy of it for every test module that asks for one."""
+fresh copy of it for every test module that asks for one.
+
+With GRIDMAP_CITUS=1 (`make test-citus`) the cluster is a Citus coordinator with two workers
+(layers/citus_cluster.py) and the template is distributed (`db distribute`) before it is copied."""
 import functools
+import os
 import shutil
 import tempfile
 import time
@@ -13,15 +17,20 @@ import pytest
 from app import create_app
 from layers import migrate
 from layers.db import make_engine
+from layers.citus_cluster import CitusCluster, free_base_port
 from layers.cluster import Cluster
 
 TEMPLATE = "gridmap_template"
+CITUS = os.environ.get("GRIDMAP_CITUS") == "1"
 
 
 @pytest.fixture(scope="session")
 def cluster():
     root = tempfile.mkdtemp(prefix="pgtest-", dir="/tmp")
-    pg = Cluster(root, throwaway=True)
+    if CITUS:
+        pg = CitusCluster(root, throwaway=True, base_port=free_base_port())
+    else:
+        pg = Cluster(root, throwaway=True)
     pg.start()
     yield pg
     pg.stop()
@@ -29,7 +38,8 @@ def cluster():
 
 
 def _admin(cluster, sql):
-    conn = psycopg2.connect(dbname="postgres", user="postgres", host=str(cluster.run_dir))
+    node = cluster.coordinator if CITUS else cluster
+    conn = psycopg2.connect(dbname="postgres", user="postgres", host=str(node.run_dir), port=node.port)
     conn.autocommit = True
     try:
         conn.cursor().execute(sql)
@@ -38,7 +48,7 @@ def _admin(cluster, sql):
 
 
 def _url(cluster, name):
-    return f"postgresql://postgres@/{name}?host={cluster.run_dir}"
+    return cluster.url_of(name)
 
 
 @pytest.fixture(scope="session")
