@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := postgresql-15 postgresql-15-postgis-3 fonts-noto-cjk
 APT_TEST := chromium
 
-.PHONY: run test bench system system-test translations clean
+.PHONY: run test test-citus citus bench system system-test translations clean
 MO := webmap/translations/en/LC_MESSAGES/messages.mo
 SETUP := system $(VENV)/.installed node_modules/.installed $(MO)
 PEER := var/bench-peer/.installed
@@ -17,6 +17,25 @@ run: $(SETUP)
 
 test: $(SETUP) system-test
 	$(VENV)/bin/pytest
+
+# The database-touching tests on a Citus coordinator with two workers (docs/scaling.md): not
+# part of `make test`, since CI has no Citus. Citus must be installed, or CITUS_SRC name its
+# source tree to build and install it from.
+CITUS_TESTS = $(filter-out %_browser.py,$(wildcard tests/test_*.py))
+CITUS_APT := postgresql-server-dev-15 libkrb5-dev libcurl4-openssl-dev liblz4-dev libzstd-dev
+
+test-citus: $(SETUP) citus
+	GRIDMAP_CITUS=1 $(VENV)/bin/pytest $(CITUS_TESTS)
+
+citus: system
+	@if $(PY) -c 'import sys; from layers.citus_cluster import installed; sys.exit(not installed())'; then \
+		echo "Citus: installed"; \
+	elif [ -n "$(CITUS_SRC)" ]; then \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(CITUS_APT) && \
+		$(SUDO) layers/citus_build.sh "$(CITUS_SRC)"; \
+	else \
+		echo "Citus is not installed: set CITUS_SRC to its source tree (docs/scaling.md)"; exit 2; \
+	fi
 
 # CITY=1: the synthetic city at full scale (50,000 compounds, 10^6 issues).
 # LOAD=1: the load test instead (50 Locust users for 60 s; nothing lost, no 5xx).

@@ -161,13 +161,13 @@ def _place(conn, todo, echo):
 
 
 def same_shard(conn, community_id):
-    """The worker nodes that hold rows of one community, per distributed table: one node each,
-    and the same one, when the rows of the community live together."""
+    """Where the rows of one community live, per distributed table: (the worker's port, the
+    shard's hash range). One value for every table when they live together on one shard group."""
     rows = conn.execute(sa.text("""
-        SELECT t.logicalrelid::regclass::text AS tbl, n.nodeport AS port
+        SELECT t.logicalrelid::regclass::text AS tbl, n.nodeport AS port, s.shardminvalue AS range
           FROM unnest(CAST(:tables AS text[])) AS x(name)
           JOIN pg_dist_partition t ON t.logicalrelid = to_regclass(x.name)
           JOIN pg_dist_shard s ON s.shardid = get_shard_id_for_distribution_column(t.logicalrelid, :c)
           JOIN pg_dist_placement p ON p.shardid = s.shardid
           JOIN pg_dist_node n ON n.groupid = p.groupid"""), {"tables": DISTRIBUTED, "c": community_id})
-    return {r.tbl: r.port for r in rows}
+    return {r.tbl: (r.port, r.range) for r in rows}

@@ -66,27 +66,41 @@ def create(fields, actor, scope, key=None):
                     if stored[0]["fingerprint"] != fingerprinted:
                         raise KeyReused()
                     return stored[0]["issue_id"], False
+            # The community first, on the coordinator: on Citus it routes the INSERT to its shard
+            # (docs/scaling.md §3.1); issue_locate checks it and fills grid and compound.
+            community = db.scalar(
+                "SELECT id FROM community WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+                " ORDER BY id LIMIT 1", fields, conn=conn)
+            if community is None:
+                raise WorkflowError("该位置不在中心路街道范围内，无法登记诉求", 400)
             issue_id = db.scalar(
-                "INSERT INTO issue (title, description, category, channel, geom) VALUES"
-                " (:title, :description, :category, :channel,"
-                "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id", fields, conn=conn)
-            if not db.scalar(f"SELECT coalesce({IN_SCOPE}, false) FROM issue i WHERE i.id = :id",
-                             {"id": issue_id, **scope}, conn=conn):
+                "INSERT INTO issue (community_id, title, description, category, channel, geom) VALUES"
+                " (:community, :title, :description, :category, :channel,"
+                "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id",
+                {**fields, "community": community}, conn=conn)
+            if not db.scalar(f"SELECT coalesce({IN_SCOPE}, false) FROM issue i "
+                             "WHERE i.id = :id AND i.community_id = :c",
+                             {"id": issue_id, "c": community, **scope}, conn=conn):
                 raise WorkflowError("该位置不在您的范围内，无法登记诉求", 403)
             if fields.get("reporter_name") or fields.get("reporter_phone"):
-                db.execute("INSERT INTO issue_reporter VALUES (:i, :n, :p)",
-                           {"i": issue_id, "n": fields.get("reporter_name"),
+                db.execute("INSERT INTO issue_reporter (issue_id, community_id, name, phone)"
+                           " VALUES (:i, :c, :n, :p)",
+                           {"i": issue_id, "c": community, "n": fields.get("reporter_name"),
                             "p": fields.get("reporter_phone")}, conn=conn)
             if fields.get("photo"):
-                db.execute("INSERT INTO issue_photo VALUES (:i, :m, :c)",
-                           {"i": issue_id, "m": fields["photo"][0], "c": fields["photo"][1]}, conn=conn)
-            db.execute("INSERT INTO issue_event (issue_id, actor, to_stage, note) "
-                       "VALUES (:i, :a, 'reported', :n)",
-                       {"i": issue_id, "a": actor, "n": fields.get("note") or "收集诉求"}, conn=conn)
+                db.execute("INSERT INTO issue_photo (issue_id, community_id, mime, content)"
+                           " VALUES (:i, :c, :m, :content)",
+                           {"i": issue_id, "c": community, "m": fields["photo"][0],
+                            "content": fields["photo"][1]}, conn=conn)
+            db.execute("INSERT INTO issue_event (issue_id, community_id, actor, to_stage, note) "
+                       "VALUES (:i, :c, :a, 'reported', :n)",
+                       {"i": issue_id, "c": community, "a": actor,
+                        "n": fields.get("note") or "收集诉求"}, conn=conn)
             if key is not None:
                 db.execute("INSERT INTO issue_request_key (key, fingerprint, issue_id, community_id)"
-                           " SELECT :key, :fingerprint, id, community_id FROM issue WHERE id = :i",
-                           {"key": key, "fingerprint": fingerprinted, "i": issue_id}, conn=conn)
+                           " VALUES (:key, :fingerprint, :i, :c)",
+                           {"key": key, "fingerprint": fingerprinted, "i": issue_id, "c": community},
+                           conn=conn)
     except sa.exc.IntegrityError as exc:
         if "outside the subdistrict" in str(exc.orig):
             raise WorkflowError("该位置不在中心路街道范围内，无法登记诉求", 400) from None
@@ -97,9 +111,12 @@ def create(fields, actor, scope, key=None):
 def _locked(conn, issue_id, scope):
     """The issue row, locked until the transaction ends. The stage is looked up only after the
     lock: a join in the locking query would be re-checked against the stage the row had
-    before a concurrent change, and lose the row."""
-    rows = db.rows(f"SELECT i.id, i.stage, i.version FROM issue i WHERE i.id = :id AND {IN_SCOPE} "
-                   "FOR UPDATE", {"id": issue_id, **scope}, conn=conn)
+    before a concurrent change, and lose the row. The community is found first: the lock then
+    names it, and on Citus runs on that one shard (a FOR UPDATE over every shard is refused)."""
+    community = db.scalar("SELECT community_id FROM issue WHERE id = :id", {"id": issue_id}, conn=conn)
+    rows = db.rows(f"SELECT i.id, i.community_id, i.stage, i.version FROM issue i "
+                   f"WHERE i.id = :id AND i.community_id = :c AND {IN_SCOPE} FOR UPDATE",
+                   {"id": issue_id, "c": community, **scope}, conn=conn)
     if not rows:
         raise WorkflowError("没有这件诉求，或不在您的范围内", 404)
     issue = dict(rows[0])
@@ -144,17 +161,18 @@ def advance(issue_id, to, version, actor, scope, *, note=None, meeting_id=None, 
             " merged_into_community_id = coalesce(:into_community, merged_into_community_id),"
             " result = coalesce(:result, result), satisfaction = coalesce(:sat, satisfaction),"
             " closed_at = CASE WHEN :to IN ('closed', 'rejected', 'merged') THEN now() END"
-            " WHERE id = :id",
+            " WHERE id = :id AND community_id = :c",
             {"to": to, "reason": reason if to in ENDINGS else None, "into": merged_into,
              "into_community": into_community, "result": result, "sat": satisfaction,
-             "id": issue_id}, conn=conn)
-        db.execute("INSERT INTO issue_event (issue_id, actor, from_stage, to_stage, note, meeting_id)"
-                   " VALUES (:i, :a, :f, :t, :n, :m)",
-                   {"i": issue_id, "a": actor, "f": current, "t": to, "n": note or reason,
-                    "m": meeting_id}, conn=conn)
+             "id": issue_id, "c": issue["community_id"]}, conn=conn)
+        db.execute("INSERT INTO issue_event (issue_id, community_id, actor, from_stage, to_stage, note,"
+                   " meeting_id) VALUES (:i, :c, :a, :f, :t, :n, :m)",
+                   {"i": issue_id, "c": issue["community_id"], "a": actor, "f": current, "t": to,
+                    "n": note or reason, "m": meeting_id}, conn=conn)
         if meeting_id:
-            db.execute("INSERT INTO meeting_issue VALUES (:m, :i) ON CONFLICT DO NOTHING",
-                       {"m": meeting_id, "i": issue_id}, conn=conn)
+            db.execute("INSERT INTO meeting_issue (meeting_id, issue_id, community_id) VALUES (:m, :i, :c)"
+                       " ON CONFLICT DO NOTHING",
+                       {"m": meeting_id, "i": issue_id, "c": issue["community_id"]}, conn=conn)
         return version + 1
 
 
@@ -185,15 +203,17 @@ def note(issue_id, kind, text, actor, scope):
     with db.transaction() as conn:
         issue = _locked(conn, issue_id, scope)
         if kind == "claim" and db.rows(
-                "SELECT 1 FROM issue_event WHERE issue_id = :i AND kind = 'claim' AND actor = :a",
-                {"i": issue_id, "a": actor}, conn=conn):
+                "SELECT 1 FROM issue_event WHERE community_id = :c AND issue_id = :i AND kind = 'claim'"
+                " AND actor = :a", {"i": issue_id, "c": issue["community_id"], "a": actor}, conn=conn):
             raise WorkflowError("您已认领这件诉求")
-        db.execute("INSERT INTO issue_event (issue_id, actor, from_stage, to_stage, note, kind)"
-                   " VALUES (:i, :a, :s, :s, :n, :k)",
-                   {"i": issue_id, "a": actor, "s": issue["stage"], "n": text, "k": kind}, conn=conn)
+        db.execute("INSERT INTO issue_event (issue_id, community_id, actor, from_stage, to_stage, note, kind)"
+                   " VALUES (:i, :c, :a, :s, :s, :n, :k)",
+                   {"i": issue_id, "c": issue["community_id"], "a": actor, "s": issue["stage"],
+                    "n": text, "k": kind}, conn=conn)
 
 
 def photo(issue_id, scope):
-    rows = db.rows(f"SELECT p.mime, p.content FROM issue_photo p JOIN issue i ON i.id = p.issue_id "
+    rows = db.rows(f"SELECT p.mime, p.content FROM issue_photo p "
+                   f"JOIN issue i ON i.id = p.issue_id AND i.community_id = p.community_id "
                    f"WHERE p.issue_id = :id AND {IN_SCOPE}", {"id": issue_id, **scope})
     return (rows[0]["mime"], bytes(rows[0]["content"])) if rows else None
