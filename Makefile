@@ -38,9 +38,10 @@ citus: system
 	fi
 
 # CITY=1: the synthetic city at full scale (50,000 compounds, 10^6 issues).
+# CITUS=1: one node and a Citus coordinator with two workers, side by side (needs Citus, above).
 # LOAD=1: the load test instead (50 Locust users for 60 s; nothing lost, no 5xx).
-bench: $(SETUP) $(PEER)
-	$(if $(LOAD),$(PY) -m bench.load,$(PY) -m bench $(if $(CITY),--city))
+bench: $(SETUP) $(PEER) $(if $(CITUS),citus)
+	$(if $(LOAD),$(PY) -m bench.load,$(PY) -m bench $(if $(CITY),--city) $(if $(CITUS),--citus))
 
 # The peer server `make bench` measures /ogc beside (tipg), in a venv of its own: its pins
 # (FastAPI, pydantic, asyncpg) are not the app's.

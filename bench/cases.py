@@ -18,8 +18,12 @@ PASSWORD = "bench password 146"
 VIEW_W = 1280 * 360 / 2 ** 24
 VIEW_H = 800 * 360 / 2 ** 24 * math.cos(math.radians(35))
 CITY = "SELECT id FROM district WHERE left(name, 2) = '合成'"   # no %: psycopg2 formats these
-NEW_ISSUE = """INSERT INTO issue (title, category, channel, geom)
-               VALUES ('基准测试：新诉求', 'road', 'phone', ST_SetSRID(ST_MakePoint(%s, %s), 4326))"""
+# The community named, as the app names it (on Citus it routes the row to its shard).
+NEW_ISSUE = """INSERT INTO issue (community_id, title, category, channel, geom)
+               SELECT m.id, '基准测试：新诉求', 'road', 'phone', p.geom
+                 FROM (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS geom) p
+                 JOIN community m ON ST_Covers(m.geom, p.geom)
+                ORDER BY m.id LIMIT 1"""
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Row:
     raw: list = field(default_factory=list)
     size: int | None = None
     note: str = ""          # "n/a" when the route is not there (404), else what went wrong
+    shards: int | None = None   # on Citus: the most shards one of its queries runs on
 
     def median(self, values):
         return statistics.median(values) if values else None
@@ -65,8 +70,9 @@ def create_users(eng):
 
 
 class Bench:
-    def __init__(self, port, recorder, floor, rounds, accounts):
+    def __init__(self, port, recorder, floor, rounds, accounts, citus=False):
         self.port, self.recorder, self.floor, self.rounds = port, recorder, floor, rounds
+        self.citus = citus
         self.accounts = accounts
         self.clients, self.local = {}, {}
 
@@ -110,6 +116,8 @@ class Bench:
         if statements:
             self.floor.seconds(statements)
             row.raw = [self.floor.seconds(statements) for _ in range(self.rounds)]
+            if self.citus:
+                row.shards = self.floor.shards(statements)
 
     def raw_each(self, row, paths):
         """The rounds asked for a different path each (a compound, a tile): replay each
@@ -118,6 +126,8 @@ class Bench:
         for statements in filter(None, recorded):
             self.floor.seconds(statements)
         row.raw = [self.floor.seconds(statements) for statements in recorded if statements]
+        if self.citus:
+            row.shards = max((self.floor.shards(s) for s in recorded if s), default=None)
 
     def recorded(self, path, user=None, headers=None, conditional=False):
         """The read queries ``path`` runs in-process (None when it fails). ``conditional``:

@@ -48,8 +48,8 @@ class Peer(Served):
                                  str(socket_dir), dbname], log_path)
 
 
-def measure(b, place, cluster, root):
-    """The /ogc row and the peer's row."""
+def measure(b, place, cluster, root, peer=True):
+    """The /ogc row and the peer's row (``peer``: on one node only)."""
     box = bbox_with(b.floor, place["lon"], place["lat"], 2 * PAGE)
     warm, *paths = [f"/ogc/collections/issues/items?limit={PAGE}&bbox={bbox}" for bbox in boxes(box, b.rounds + 1)]
     ours = Row(f"/ogc issues, a bbox page of {PAGE:,}", "≤ 1.5× raw, ahead of the peer")
@@ -62,7 +62,7 @@ def measure(b, place, cluster, root):
     if last.status == 200 and json.loads(body)["numberReturned"] != PAGE:
         ours.note = "pages not full"
     peer = Row(f"  tipg 1.6.1, the same pages ({len(PEER_PROPERTIES.split(','))} properties)", "")
-    if not PEER_PYTHON.exists():
+    if not peer or not PEER_PYTHON.exists():
         peer.note = "n/a"
         return [ours, peer]
     server = Peer(cluster.run_dir, DB_NAME, root / "tipg.log").wait()

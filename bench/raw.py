@@ -69,6 +69,16 @@ class Floor:
                     cur.fetchall()
         return time.perf_counter() - started
 
+    def shards(self, statements):
+        """On Citus: the most shards one of ``statements`` runs on, from its plan (Citus's
+        "Task Count"); 0 when they read only reference tables or the coordinator's own."""
+        most = 0
+        with self.conn.cursor() as cur:
+            for statement in statements:
+                cur.execute("EXPLAIN (FORMAT JSON) " + statement)
+                most = max(most, _task_count(cur.fetchone()[0]))
+        return most
+
     def execute(self, sql, parameters=None):
         with self.conn.cursor() as cur:
             cur.execute(sql, parameters)
@@ -76,3 +86,12 @@ class Floor:
 
     def close(self):
         self.conn.close()
+
+
+def _task_count(plan):
+    if isinstance(plan, dict):
+        own = plan.get("Task Count", 0)
+        return max([own, *(_task_count(v) for v in plan.values())])
+    if isinstance(plan, list):
+        return max([0, *(_task_count(v) for v in plan)])
+    return 0

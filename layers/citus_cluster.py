@@ -96,11 +96,13 @@ class CitusCluster:
             conn.close()
 
     def create_database(self, name):
-        """A new database on every node, the workers added to the coordinator's metadata."""
+        """A database on every node (made unless it is there), with Citus and PostGIS, and the
+        workers added to the coordinator's metadata. Safe to call again."""
         for node in self.nodes:
-            self.admin(node, f'CREATE DATABASE "{name}"')
-            # citus first: it then passes later extensions (postgis) on to the workers itself
-            self.admin(node, "CREATE EXTENSION citus; CREATE EXTENSION postgis", database=name)
+            if not self.admin(node, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+                self.admin(node, f'CREATE DATABASE "{name}"')
+            self.admin(node, "CREATE EXTENSION IF NOT EXISTS citus; CREATE EXTENSION IF NOT EXISTS postgis",
+                       database=name)
         self.admin(self.coordinator,
                    f"SELECT citus_set_coordinator_host('localhost', {self.coordinator.port});"
                    + "".join(f"SELECT citus_add_node('localhost', {w.port});" for w in self.workers),

@@ -56,16 +56,31 @@ def template_db(cluster):
     """A database migrated and holding the sample subdistrict, copied by `database`."""
     from data import sample
 
-    _admin(cluster, f'CREATE DATABASE "{TEMPLATE}"')
-    eng = make_engine(_url(cluster, TEMPLATE))
+    if CITUS:
+        from layers import distribute
+
+        eng = make_engine(cluster.create_database(TEMPLATE))
+    else:
+        _admin(cluster, f'CREATE DATABASE "{TEMPLATE}"')
+        eng = make_engine(_url(cluster, TEMPLATE))
     migrate.upgrade(eng, echo=lambda *_: None)
     sample.load(eng, progress=False)
+    if CITUS:
+        distribute.distribute(eng, echo=lambda *_: None)
     eng.dispose()
+    if CITUS:
+        cluster.freeze(TEMPLATE)
     return TEMPLATE
 
 
 def _new_database(cluster, template):
+    """A new database: a copy of ``template``, or an empty one from template0 (on Citus: an
+    empty Citus database with the workers added, nothing distributed)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
+    if CITUS:
+        if template == "template0":
+            return cluster.create_database(name)
+        return cluster.copy_database(template, name)
     _admin(cluster, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return _url(cluster, name)
 
