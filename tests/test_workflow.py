@@ -27,8 +27,8 @@ def calm_compound(engine):
     return q(engine, """
         SELECT c.id, ST_X(ST_PointOnSurface(c.geom)), ST_Y(ST_PointOnSurface(c.geom))
           FROM compound c JOIN community m ON m.id = c.community_id
-         WHERE m.name = '汇丰社区' ORDER BY (SELECT count(*) FROM issue i JOIN stage s
-               ON s.code = i.stage AND s.is_open WHERE i.compound_id = c.id), c.id LIMIT 1""")[0]
+          JOIN compound_state s ON s.community_id = c.community_id AND s.compound_id = c.id
+         WHERE m.name = '汇丰社区' ORDER BY s.open_issues, c.id LIMIT 1""")[0]
 
 
 def new_issue(client, lon, lat, **extra):

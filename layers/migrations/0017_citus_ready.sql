@@ -44,15 +44,19 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- issue_closed_on_time: now with the issue's community, which routes the read of its log.
+-- issue_closed_on_time: now with the issue's community, which routes the read of its log. In
+-- PL/pgSQL: Citus cannot plan a SQL function's query with its parameters.
 CREATE FUNCTION issue_closed_on_time(issue_id int, community_id int, reported_at timestamptz,
                                      closed_at timestamptz)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT closed_at - reported_at <= make_interval(days => (
-        SELECT coalesce(sum(d.deadline_days), 0)::int FROM stage d
-         WHERE d.is_open AND d.code IN (SELECT e.to_stage FROM issue_event e
-                                         WHERE e.community_id = $2 AND e.issue_id = $1)))
-$$;
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    days int;
+BEGIN
+    SELECT coalesce(sum(d.deadline_days), 0)::int INTO days FROM stage d
+     WHERE d.is_open AND d.code IN (SELECT e.to_stage FROM issue_event e
+                                     WHERE e.community_id = $2 AND e.issue_id = $1);
+    RETURN closed_at - reported_at <= make_interval(days => days);
+END $$;
 
 CREATE OR REPLACE FUNCTION issue_due() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE st stage%ROWTYPE;
@@ -77,13 +81,27 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- The value is worked out first and written as a constant: Citus refuses an UPDATE that calls a
+-- function with the row's columns.
 CREATE OR REPLACE FUNCTION issue_event_on_time() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    reported timestamptz;
+    closed timestamptz;
+    was boolean;
+    now_on_time boolean;
 BEGIN
-    UPDATE issue i
-       SET closed_on_time = issue_closed_on_time(i.id, i.community_id, i.reported_at, coalesce(i.closed_at, i.stage_changed_at))
-     WHERE i.community_id = NEW.community_id AND i.id = NEW.issue_id AND i.stage = 'closed'
-       AND i.closed_on_time IS DISTINCT FROM
-           issue_closed_on_time(i.id, i.community_id, i.reported_at, coalesce(i.closed_at, i.stage_changed_at));
+    SELECT i.reported_at, coalesce(i.closed_at, i.stage_changed_at), i.closed_on_time
+      INTO reported, closed, was
+      FROM issue i
+     WHERE i.community_id = NEW.community_id AND i.id = NEW.issue_id AND i.stage = 'closed';
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    now_on_time := issue_closed_on_time(NEW.issue_id, NEW.community_id, reported, closed);
+    IF now_on_time IS DISTINCT FROM was THEN
+        UPDATE issue SET closed_on_time = now_on_time
+         WHERE community_id = NEW.community_id AND id = NEW.issue_id;
+    END IF;
     RETURN NULL;
 END $$;
 
