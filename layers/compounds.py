@@ -77,12 +77,13 @@ def grid_color_count():
 
 
 # The class of a compound in each mode, 0-based, from the state ``s`` at :t; the fill is
-# :colors[class + 1]. Open: 0 for none, else the number of :breaks below the count (capped).
+# :colors[class + 1]. Open: 0 for none, else the number of :breaks below the count (capped;
+# the breaks ascend, and width_bucket counts those at or below count - 1; no subquery, which
+# Citus could not run beside the state's shards).
 CLASS = {
     "open": """CASE WHEN s.open_issues = 0 THEN 0
                     ELSE 1 + least(cardinality(CAST(:breaks AS int[])) - 1,
-                                   (SELECT count(*) FROM unnest(CAST(:breaks AS int[])) b
-                                     WHERE b < s.open_issues))::int END""",
+                                   width_bucket(s.open_issues - 1, CAST(:breaks AS int[]))) END""",
     "sla": """CASE WHEN s.open_issues = 0 THEN 0 WHEN s.due_at < :t THEN 3
                    WHEN s.due_soon_at < :t THEN 2 ELSE 1 END""",
     "grid": "coalesce(g.color % cardinality(CAST(:colors AS text[])), -1)",

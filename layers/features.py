@@ -15,9 +15,11 @@ def bbox_clause(bbox, column="geom"):
     return (f"{column} && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)", bbox.params())
 
 
-# The rows of a layer's SELECT (a ``geom`` column, the rest properties) as a JSON array.
-FEATURES_SQL = """SELECT coalesce(json_agg(ST_AsGeoJSON(f.*, 'geom', 6)::json), '[]'::json)::text
-                   FROM ({select}) f"""
+# The rows of a layer's SELECT (a ``geom`` column, the rest properties) as a JSON array. The
+# rows are gathered first (MATERIALIZED): on Citus they come from the shards, and the encoding
+# of whole rows runs on the coordinator, which is the only place Citus can run it.
+FEATURES_SQL = """WITH f AS MATERIALIZED ({select})
+                  SELECT coalesce(json_agg(ST_AsGeoJSON(f.*, 'geom', 6)::json), '[]'::json)::text FROM f"""
 
 
 def feature_collection(select_sql, params, *, members=None, conn=None):

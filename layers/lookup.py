@@ -20,24 +20,29 @@ LOOKUP = f"""
                        'name', CASE WHEN {COMPOUND_FULL} THEN h.name ELSE mask_name(h.name) END,
                        'phone', CASE WHEN {COMPOUND_FULL} THEN {revealed('head', 'h.id', 'h.phone')} END) ORDER BY h.id)
               FROM head h JOIN head_role r ON r.code = h.role
-             WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads,
-           (SELECT s.open_issues FROM compound_state s
-             WHERE s.community_id = c.community_id AND s.compound_id = c.id) AS compound_open_issues,
-           (SELECT s.open_issues FROM grid_state s
-             WHERE s.community_id = g.community_id AND s.grid_id = g.id) AS grid_open_issues
+             WHERE h.compound_id = c.id AND r.level = 'compound' AND {IN_OFFICE}) AS heads
       FROM p
       JOIN community m ON ST_Covers(m.geom, p.geom)
       LEFT JOIN grid g ON g.community_id = m.id AND ST_Covers(g.geom, p.geom)
       LEFT JOIN compound c ON c.community_id = m.id AND ST_Covers(c.geom, p.geom)
      ORDER BY m.id, g.id, c.id
      LIMIT 1"""
-
-
-def query(lon, lat, scope=PUBLIC):
-    return LOOKUP, {"lon": lon, "lat": lat, **scope, **t_params(None)}
+# The open counts, with the community found above as a constant: on Citus this reads the one
+# shard of that community (docs/scaling.md §4).
+OPEN_ISSUES = """
+    SELECT (SELECT s.open_issues FROM compound_state s
+             WHERE s.community_id = :community AND s.compound_id = :compound) AS compound_open_issues,
+           (SELECT s.open_issues FROM grid_state s
+             WHERE s.community_id = :community AND s.grid_id = :grid) AS grid_open_issues"""
 
 
 def lookup(lon, lat, scope=PUBLIC):
     """The places at (lon, lat) in WGS84, or None when the point is outside the subdistrict."""
-    rows = db.rows(*query(lon, lat, scope))
-    return dict(rows[0]) if rows else None
+    with db.transaction() as conn:
+        rows = db.rows(LOOKUP, {"lon": lon, "lat": lat, **scope, **t_params(None)}, conn=conn)
+        if not rows:
+            return None
+        found = dict(rows[0])
+        found.update(db.rows(OPEN_ISSUES, {"community": found["community_id"], "compound": found["compound_id"],
+                                           "grid": found["grid_id"]}, conn=conn)[0])
+    return found

@@ -27,9 +27,11 @@ ENVELOPE = "ST_TileEnvelope(:z, :x, :y)"
 NEAR = "ST_Translate(ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326), -:dlon, -:dlat)"
 MVT_GEOM = f"ST_AsMVTGeom(ST_Transform(ST_Translate(f.geom, :dlon, :dlat), 3857), {ENVELOPE}, {EXTENT}, {BUFFER})"
 
-# One MVT layer; a feature clipped away entirely has a NULL geometry and is left out.
+# One MVT layer from its features (the CTE ``{layer}``, gathered first: on Citus they come from
+# the shards and ST_AsMVT runs on the coordinator); a feature clipped away entirely has a NULL
+# geometry and is left out.
 ENCODE = f"""SELECT coalesce(ST_AsMVT(t, '{{layer}}', {EXTENT}, 'geom'), '')
-               FROM ({{features}}) t WHERE t.geom IS NOT NULL"""
+               FROM {{layer}} t WHERE t.geom IS NOT NULL"""
 
 # A projection of a layer's own SELECT (``f``), which the planner filters on its index.
 PROJECT = f"SELECT {{columns}}, {MVT_GEOM} AS geom FROM ({{source}}) f WHERE f.geom && {NEAR}"
@@ -124,18 +126,20 @@ def mvt(layers, z, x, y, *, mode=None, style=None, as_of=None, box=None, shift=(
     or below every layer's minzoom). ``mode``, ``style`` and ``as_of`` are the compound
     layer's; ``box`` is the tile's WGS84 box with its margin (geo.tiles.bounds); ``shift`` the
     (lon, lat) degrees to draw the features shifted by (for a GCJ-02 basemap)."""
-    parts, params = [], {"z": z, "x": x, "y": y, "margin": MARGIN, "dlon": shift[0], "dlat": shift[1]}
+    parts, ctes = [], []
+    params = {"z": z, "x": x, "y": y, "margin": MARGIN, "dlon": shift[0], "dlat": shift[1]}
     for layer in layers:
         if z < LAYERS[layer].minzoom:
             continue
         features, more = _features(layer, z, mode, style, as_of, box)
-        parts.append(f"({ENCODE.format(layer=layer, features=features)})")
+        ctes.append(f"{layer} AS MATERIALIZED ({features})")
+        parts.append(f"({ENCODE.format(layer=layer)})")
         # The layers' parameters do not clash: only compounds and issues take :t, and both
         # read "now" unless compounds replay a date (issues refuse as_of).
         params.update(more)
     if not parts:
         return b""
-    return bytes(db.scalar("SELECT " + " || ".join(parts), params))
+    return bytes(db.scalar("WITH " + ", ".join(ctes) + " SELECT " + " || ".join(parts), params))
 
 
 def extent():
