@@ -43,7 +43,7 @@ STATE_AS_OF = f"""
                  min(e.at + make_interval(days => st.deadline_days)) AS due_at
             FROM issue i
             CROSS JOIN LATERAL (SELECT to_stage, at FROM issue_event e
-                                 WHERE e.issue_id = i.id AND e.at <= :t AND e.kind = 'stage'
+                                 WHERE e.community_id = i.community_id AND e.issue_id = i.id AND e.at <= :t AND e.kind = 'stage'
                                  ORDER BY e.at DESC, e.id DESC LIMIT 1) e
             JOIN stage st ON st.code = e.to_stage AND st.is_open
            WHERE i.compound_id = c.id AND i.reported_at <= :t) o ON true

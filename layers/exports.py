@@ -52,7 +52,7 @@ def ledger(f, scope, *, reporters, en=False):
     """
     clause, params = where(f)
     sql = LEDGER.format(where=clause, reporters=REPORTER_COLUMNS if reporters else "",
-                        reporter_join="LEFT JOIN issue_reporter r ON r.issue_id = i.id" if reporters else "")
+                        reporter_join="LEFT JOIN issue_reporter r ON r.community_id = i.community_id AND r.issue_id = i.id" if reporters else "")
     with db.transaction() as conn:
         found = [dict(r) for r in db.rows(sql, dict(params, **scope, en=en), max_rows=LEDGER_MAX, conn=conn)]
         if reporters:

@@ -13,7 +13,7 @@ STATE_AS_OF = """
     SELECT i.id, i.compound_id, i.community_id, e.to_stage AS stage, e.at AS since
       FROM issue i
       CROSS JOIN LATERAL (SELECT to_stage, at FROM issue_event e
-                           WHERE e.issue_id = i.id AND e.at <= :t
+                           WHERE e.community_id = i.community_id AND e.issue_id = i.id AND e.at <= :t
                            ORDER BY e.at DESC, e.id DESC LIMIT 1) e
      WHERE i.reported_at <= :t"""
 

@@ -64,7 +64,7 @@ ISSUE = f"""
            ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
            (SELECT json_agg(json_build_object('at', to_char(e.at, 'YYYY-MM-DD HH24:MI'), 'actor', e.actor,
                    'from', e.from_stage, 'to', e.to_stage, 'note', e.note) ORDER BY e.at, e.id)
-              FROM issue_event e WHERE e.issue_id = i.id) AS events,
+              FROM issue_event e WHERE e.community_id = i.community_id AND e.issue_id = i.id) AS events,
            (SELECT json_agg(json_build_object('id', mt.id, 'title', mt.title, 'venue', mt.venue,
                                               'held_on', to_char(mt.held_on, 'YYYY-MM-DD'))
                             ORDER BY mt.held_on DESC, mt.id DESC)
@@ -74,7 +74,7 @@ ISSUE = f"""
       FROM issue i JOIN stage st ON st.code = i.stage JOIN category cat ON cat.code = i.category
       JOIN community m ON m.id = i.community_id
       LEFT JOIN grid g ON g.id = i.grid_id LEFT JOIN compound c ON c.id = i.compound_id
-      LEFT JOIN issue_reporter r ON r.issue_id = i.id
+      LEFT JOIN issue_reporter r ON r.community_id = i.community_id AND r.issue_id = i.id
      WHERE i.id = :id AND {in_scope("i.community_id", "i.grid_id")}"""
 
 

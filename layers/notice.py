@@ -16,10 +16,10 @@ RESULTS = """
     SELECT i.id, i.title, i.result, CASE WHEN :en THEN st.name_en ELSE st.name_zh END AS stage_name, CASE WHEN :en THEN cat.name_en ELSE cat.name_zh END AS category, c.name AS compound,
            to_char(coalesce(p.at, i.stage_changed_at) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS published_on,
            i.satisfaction,
-           (SELECT count(*) FROM meeting_issue mi WHERE mi.issue_id = i.id) AS meetings
+           (SELECT count(*) FROM meeting_issue mi WHERE mi.community_id = i.community_id AND mi.issue_id = i.id) AS meetings
       FROM issue i JOIN stage st ON st.code = i.stage JOIN category cat ON cat.code = i.category
       LEFT JOIN compound c ON c.id = i.compound_id
-      LEFT JOIN LATERAL (SELECT at FROM issue_event e WHERE e.issue_id = i.id AND e.to_stage = 'publish'
+      LEFT JOIN LATERAL (SELECT at FROM issue_event e WHERE e.community_id = i.community_id AND e.issue_id = i.id AND e.to_stage = 'publish'
                           ORDER BY at DESC LIMIT 1) p ON true
      WHERE i.community_id = :id AND i.stage IN ('publish', 'feedback', 'closed') AND i.result IS NOT NULL
        AND coalesce(p.at, i.stage_changed_at) > now() - interval '1 year'

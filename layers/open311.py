@@ -53,7 +53,7 @@ REQUEST = f"""json_build_object(
     'service_notice', CASE WHEN :en THEN st.name_en ELSE st.name_zh END,
     'requested_datetime', {_iso("i.reported_at")},
     'updated_datetime', {_iso("greatest(i.stage_changed_at, (SELECT max(e.at) FROM issue_event e "
-                               "WHERE e.issue_id = i.id))")},
+                               "WHERE e.community_id = i.community_id AND e.issue_id = i.id))")},
     'expected_datetime', CASE WHEN st.is_open
                               THEN {_iso("i.stage_changed_at + make_interval(days => st.deadline_days)")} END,
     'address', m.name || ' ' || c.name,
