@@ -11,8 +11,11 @@ import sqlalchemy as sa
 
 from tests.helpers import q
 
-NEW_ISSUE = """INSERT INTO issue (title, category, channel, geom, reported_at, stage_changed_at)
-               VALUES (:title, :category, 'phone', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :at, :at)
+NEW_ISSUE = """INSERT INTO issue (community_id, title, category, channel, geom, reported_at, stage_changed_at)
+               SELECT m.id, :title, :category, 'phone', p.geom, :at, :at
+                 FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) p
+                 JOIN community m ON ST_Covers(m.geom, p.geom)
+                ORDER BY m.id LIMIT 1
                RETURNING id"""
 ADVANCE = "UPDATE issue SET stage = 'topic', version = version + 1, stage_changed_at = now() WHERE id = %s"
 

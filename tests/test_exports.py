@@ -44,11 +44,13 @@ def formula_issue(engine, grid_id):
     """An issue in 汇丰社区/第1网格 whose texts look like spreadsheet formulas."""
     with engine.begin() as conn:
         issue_id = conn.execute(sa.text("""
-            INSERT INTO issue (title, description, category, channel, stage, result, geom)
-            SELECT :title, '+1+1', 'road', 'phone', 'publish', '+1+1', ST_PointOnSurface(c.geom)
+            INSERT INTO issue (community_id, title, description, category, channel, stage, result, geom)
+            SELECT c.community_id, :title, '+1+1', 'road', 'phone', 'publish', '+1+1', ST_PointOnSurface(c.geom)
               FROM compound c WHERE c.grid_id = :g ORDER BY c.id LIMIT 1 RETURNING id"""),
             {"title": FORMULA_TITLE, "g": grid_id}).scalar_one()
-        conn.execute(sa.text("INSERT INTO issue_reporter VALUES (:i, '@cmd', '13900000000')"), {"i": issue_id})
+        conn.execute(sa.text("INSERT INTO issue_reporter (issue_id, community_id, name, phone) "
+                             "SELECT id, community_id, '@cmd', '13900000000' FROM issue WHERE id = :i"),
+                     {"i": issue_id})
     return issue_id
 
 

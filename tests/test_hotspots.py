@@ -152,8 +152,8 @@ def make_cluster(engine, compound_name, title):
     with engine.begin() as conn:
         for k in range(6):
             conn.execute(sa.text("""
-                INSERT INTO issue (title, category, channel, geom)
-                SELECT :title, 'road', 'phone',
+                INSERT INTO issue (community_id, title, category, channel, geom)
+                SELECT community_id, :title, 'road', 'phone',
                        ST_Translate(ST_PointOnSurface(geom), :d * 0.00004, :d * 0.00003)
                   FROM compound WHERE id = :id"""), {"d": k, "id": compound, "title": title})
 

@@ -22,8 +22,8 @@ MASKED = re.compile(r"^\S\*+$")
 def insert_issue(engine, compound_id, title="测试：路灯不亮"):
     with engine.begin() as conn:
         conn.execute(sa.text(
-            "INSERT INTO issue (title, category, channel, geom) "
-            "SELECT :title, 'road', 'phone', ST_PointOnSurface(geom) FROM compound WHERE id = :id"),
+            "INSERT INTO issue (community_id, title, category, channel, geom) "
+            "SELECT community_id, :title, 'road', 'phone', ST_PointOnSurface(geom) FROM compound WHERE id = :id"),
             {"title": title, "id": compound_id})
 
 

@@ -51,8 +51,8 @@ def places(engine):
 
 
 def new_issue(engine, compound_id, title="测试：状态"):
-    return run(engine, """INSERT INTO issue (title, category, channel, geom)
-                          SELECT :t, 'road', 'phone', ST_PointOnSurface(geom) FROM compound WHERE id = :c
+    return run(engine, """INSERT INTO issue (community_id, title, category, channel, geom)
+                          SELECT community_id, :t, 'road', 'phone', ST_PointOnSurface(geom) FROM compound WHERE id = :c
                           RETURNING id""", t=title, c=compound_id).scalar()
 
 
