@@ -65,16 +65,16 @@ def second(engine):
             reported = now - dt.timedelta(days=age)
             since = now - dt.timedelta(days=in_stage)
             issue = run("""
-                INSERT INTO issue (title, category, channel, stage, stage_reason, reported_at, stage_changed_at,
-                                   closed_at, geom)
-                VALUES (:t, :cat, 'phone', :s, CASE WHEN :s = 'rejected' THEN '不属于协商事项' END, :r, :since,
+                INSERT INTO issue (community_id, title, category, channel, stage, stage_reason, reported_at,
+                                   stage_changed_at, closed_at, geom)
+                VALUES (:m, :t, :cat, 'phone', :s, CASE WHEN :s = 'rejected' THEN '不属于协商事项' END, :r, :since,
                         CASE WHEN :s = 'closed' THEN :since END, ST_SetSRID(ST_MakePoint(:x, 34.81), 4326))
-                RETURNING id""", t=title, cat=("road", "elevator", "parking")[k % 3], s=stage, r=reported,
-                        since=since, x=(113.41, 113.43)[c] + k * 0.0002)
+                RETURNING id""", m=communities[c], t=title, cat=("road", "elevator", "parking")[k % 3], s=stage,
+                        r=reported, since=since, x=(113.41, 113.43)[c] + k * 0.0002)
             if on_time:  # its log passed through every open stage: a budget of 79 days
-                conn.execute(sa.text("INSERT INTO issue_event (issue_id, at, actor, to_stage) "
-                                     "SELECT :i, :since, 'test', code FROM stage WHERE is_open"),
-                             {"i": issue, "since": since})
+                conn.execute(sa.text("INSERT INTO issue_event (issue_id, community_id, at, actor, to_stage) "
+                                     "SELECT :i, :m, :since, 'test', code FROM stage WHERE is_open"),
+                             {"i": issue, "m": communities[c], "since": since})
             issues.append(issue)
     return {"district": district, "subdistrict": subdistrict, "communities": communities, "issues": issues}
 

@@ -25,20 +25,20 @@ def late(engine):
     """Two open issues of 汇丰社区 with a deadline: one due 3 days ago, one due an hour ago
     (Beijing noon today when the hour before is still today), and their grid leader."""
     picked = q(engine, """
-        SELECT i.id, g.leader_name FROM issue i JOIN stage st ON st.code = i.stage
+        SELECT i.id, g.leader_name, i.community_id FROM issue i JOIN stage st ON st.code = i.stage
           JOIN community m ON m.id = i.community_id JOIN grid g ON g.id = i.grid_id
          WHERE st.is_open AND st.deadline_days IS NOT NULL AND m.name = '汇丰社区' AND g.name = '第1网格'
          ORDER BY i.id LIMIT 2""")
-    (three, leader), (today, _) = picked
+    (three, leader, community), (today, _, _) = picked
     with engine.begin() as conn:
         conn.exec_driver_sql(f"""
             UPDATE issue i SET stage_changed_at = now() - make_interval(days => st.deadline_days + 3)
-              FROM stage st WHERE st.code = i.stage AND i.id = {three};
+              FROM stage st WHERE st.code = i.stage AND i.id = {three} AND i.community_id = {community};
             UPDATE issue i SET stage_changed_at = greatest(
                      now() - interval '1 hour',
                      date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')
                    - make_interval(days => st.deadline_days)
-              FROM stage st WHERE st.code = i.stage AND i.id = {today};""")
+              FROM stage st WHERE st.code = i.stage AND i.id = {today} AND i.community_id = {community};""")
     return {"three": three, "today": today, "leader": leader}
 
 

@@ -197,6 +197,7 @@ def test_deadlines_and_places_equal_what_the_triggers_give(city):
 def test_the_state_tables_equal_a_rebuild_and_the_row_triggers(city):
     eng, _, _ = city
     with eng.connect() as conn:
+        conn.execute(sa.text("SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))   # as test_state
         loaded = conn.execute(sa.text(STATE)).one()
         conn.execute(sa.text("SELECT state_rebuild()"))
         rebuilt = conn.execute(sa.text(STATE)).one()

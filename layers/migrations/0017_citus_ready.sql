@@ -277,3 +277,24 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- A patrol recorded against the wrong compound and moved to a compound of another community
+-- takes that community along (its photo and issue links follow by ON UPDATE CASCADE), so its
+-- rows stay where the state functions look for them. On Citus the community is the
+-- distribution column, which an UPDATE cannot change: such a move is refused there.
+CREATE FUNCTION patrol_follow_compound() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    moved_to int;
+BEGIN
+    SELECT community_id INTO moved_to FROM compound WHERE id = NEW.compound_id;
+    IF moved_to IS DISTINCT FROM NEW.community_id THEN
+        IF to_regproc('citus_is_coordinator') IS NOT NULL THEN
+            RAISE EXCEPTION 'a patrol cannot move to a compound of another community on Citus'
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        NEW.community_id := moved_to;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER patrol_follow_compound BEFORE UPDATE OF compound_id ON patrol
+    FOR EACH ROW EXECUTE FUNCTION patrol_follow_compound();
