@@ -68,7 +68,14 @@ per_category AS (SELECT category, sum(n)::int AS n FROM t GROUP BY 1),
 venues AS (SELECT v.id FROM venue v JOIN a ON a.community_id = v.community_id),
 meetings AS (SELECT mt.id, mt.platform FROM meeting mt JOIN venues v ON v.id = mt.venue_id),
 deputies AS (SELECT DISTINCT d.id, d.kind FROM deputy d JOIN deputy_community dc ON dc.deputy_id = d.id
-               JOIN a ON a.community_id = dc.community_id)
+               JOIN a ON a.community_id = dc.community_id),
+-- The area's issues linked to meetings, per platform: distinct by (issue, community) first,
+-- which on Citus each shard does for its own communities.
+linked AS MATERIALIZED (
+    SELECT l.platform, count(*)::int AS n
+      FROM (SELECT DISTINCT mt.platform, mi.community_id, mi.issue_id FROM meeting_issue mi
+              JOIN meeting mt ON mt.id = mi.meeting_id JOIN a ON a.community_id = mi.community_id) l
+     GROUP BY 1)
 SELECT json_build_object(
   'sample', (SELECT coalesce(bool_or(s.is_sample), false) FROM subdistrict s
               WHERE s.id IN (SELECT m.subdistrict_id FROM community m JOIN a ON a.community_id = m.id)),
@@ -108,11 +115,9 @@ SELECT json_build_object(
   'platforms', (SELECT json_agg(json_build_object(
                  'code', p.code, 'name', CASE WHEN :en THEN p.name_en ELSE p.name_zh END,
                  'meetings', (SELECT count(*) FROM meetings mt WHERE mt.platform = p.code),
-                 'issues', (SELECT count(DISTINCT mi.issue_id) FROM meeting_issue mi
-                              JOIN meeting mt ON mt.id = mi.meeting_id JOIN a ON a.community_id = mi.community_id
-                             WHERE mt.platform = p.code))
+                 'issues', coalesce(x.n, 0))
                  ORDER BY p.code)
-               FROM platform p))"""
+               FROM platform p LEFT JOIN linked x ON x.platform = p.code))"""
 
 
 def figures(area, en=False):
