@@ -57,7 +57,7 @@ var Workflow = (function () {
       button.disabled = true;
       Outbox.send({url: "/api/issues", method: "POST", body: data, kind: "issue", label: data.get("title")}).then(function (res) {
         button.disabled = false;
-        if (res.queued) popup.setContent("<p class='gm-queued'>" + esc(S("queued")) + "</p>");
+        if (res.queued) popup.setContent("<p class='gm-queued' data-key='" + esc(res.key) + "'>" + esc(S("queued")) + "</p>");
         else if (res.error) form.querySelector(".gm-error").textContent = res.error;
         else {
           GridMap.refreshTiles();
