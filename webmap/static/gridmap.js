@@ -100,14 +100,16 @@ var GridMap = (function () {
     return ISSUE_PANE;
   }
 
+  // (larger on a wall screen, html.wall: read from across the room)
   function issueStyle(p) {
-    var late = p.sla === 3;
-    return {radius: 7, color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 1.5,
+    var late = p.sla === 3, wall = document.documentElement.classList.contains("wall");
+    return {radius: wall ? 12 : 7, color: late ? OVERDUE : "#ffffff", weight: (late ? 3 : 1.5) * (wall ? 1.6 : 1),
             fillColor: cfg.stageColors[p.stage] || "#999", fillOpacity: 0.95};
   }
 
   function issueMarker(feature, latlng) {
-    return L.circleMarker(latlng, L.extend({pane: issuePane()}, issueStyle(feature.properties)));
+    return L.circleMarker(latlng, L.extend({pane: issuePane(), className: "gm-issue gm-issue-" + feature.properties.id},
+                                           issueStyle(feature.properties)));
   }
 
   // An issue's card: title, stage, category, day reported, and the actions of the viewer's role.
