@@ -1,7 +1,7 @@
 // The outbox: records made on the phone (issues, patrols) are sent exactly once, network or not.
 //
 //   Outbox.send({url, method, body, kind, label}) → Promise of the server's JSON answer,
-//   {queued: true} when it could not be sent now, or {error, status} when the server refused.
+//   {queued: true, key} when it could not be sent now (key: the record's idempotency key), or {error, status} when the server refused.
 //
 // Each record goes into IndexedDB first, with an idempotency key made here on the device;
 // every send of it carries that key (header Idempotency-Key), so the server stores it once
@@ -87,8 +87,8 @@ var Outbox = (function () {
       item.json = request.body || {};
     }
     return put(item).then(function () {
-      if (!navigator.onLine) return {queued: true};
-      return deliver(item, true);
+      if (!navigator.onLine) return {queued: true, key: item.key};
+      return deliver(item, true).then(function (res) { if (res && res.queued) res.key = item.key; return res; });
     });
   }
 
