@@ -24,7 +24,7 @@ test: $(SETUP) system-test
 CITUS_TESTS = $(filter-out %_browser.py,$(wildcard tests/test_*.py))
 CITUS_APT := postgresql-server-dev-15 libkrb5-dev libcurl4-openssl-dev liblz4-dev libzstd-dev
 
-test-citus: $(SETUP) citus
+test-citus: system $(VENV)/.installed $(MO) citus
 	GRIDMAP_CITUS=1 $(VENV)/bin/pytest $(CITUS_TESTS)
 
 citus: system

@@ -92,13 +92,20 @@ def edit(head_id, changes, version, scope, actor):
     return after
 
 
+def _today(conn):
+    """The database's current_date (its time zone decides the day, as before)."""
+    return db.scalar("SELECT current_date", conn=conn)
+
+
 def retire(head_id, version, scope, actor, retired_on=None):
     with db.transaction() as conn:
         before = contact(head_id, scope, conn)
+        # today's date as a value, not current_date inside coalesce(): Citus refuses a volatile
+        # default in a CASE or COALESCE of a write to a reference table
         updated = db.rows(
-            "UPDATE head SET retired_on = coalesce(CAST(:d AS date), current_date), version = version + 1"
+            "UPDATE head SET retired_on = CAST(:d AS date), version = version + 1"
             " WHERE id = :id AND version = :version AND retired_on IS NULL RETURNING id",
-            {"d": retired_on, "id": head_id, "version": version}, conn=conn)
+            {"d": retired_on or _today(conn), "id": head_id, "version": version}, conn=conn)
         if not updated:
             raise StaleEdit(head_id)
         after = contact(head_id, scope, conn)
@@ -125,9 +132,10 @@ def add(fields, scope, actor, conn=None, action="add"):
         head_id = db.scalar(
             "INSERT INTO head (role, name, phone, compound_id, building_id, unit_id, appointed_on,"
             " certificate_no) VALUES (:role, :name, :phone, :compound_id, :building_id, :unit_id,"
-            " coalesce(CAST(:appointed_on AS date), current_date), :certificate_no) RETURNING id",
-            {k: fields.get(k) for k in ("role", "name", "phone", "compound_id", "building_id",
-                                        "unit_id", "appointed_on", "certificate_no")}, conn=conn)
+            " CAST(:appointed_on AS date), :certificate_no) RETURNING id",
+            {**{k: fields.get(k) for k in ("role", "name", "phone", "compound_id", "building_id",
+                                           "unit_id", "certificate_no")},
+             "appointed_on": fields.get("appointed_on") or _today(conn)}, conn=conn)
         after = contact(head_id, scope, conn)
         _audit(conn, head_id, actor, action, None, after)
     return after

@@ -96,7 +96,7 @@ def test_every_place_that_shows_a_contact_logs_it(app, engine, people):
         assert kind in {r.subject_kind for r in rows}, path
         assert all(r.route == f"GET {path.split('?')[0]}" for r in rows), path
         assert len(rows) == len({(r.subject_kind, r.subject_id) for r in rows}), path   # no duplicates
-    issue_id = q(engine, "SELECT i.id FROM issue i JOIN issue_reporter r ON r.issue_id = i.id "
+    issue_id = q(engine, "SELECT i.id FROM issue i JOIN issue_reporter r ON r.issue_id = i.id AND r.community_id = i.community_id "
                          "WHERE i.grid_id = :g AND r.phone IS NOT NULL ORDER BY i.id LIMIT 1",
                  g=people["grid_id"])[0][0]
     start = last_id(engine)
