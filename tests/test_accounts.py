@@ -59,7 +59,7 @@ def test_grid_leader_map_and_cards_hold_no_phone_from_another_grid(app, engine, 
     others = {p for (p,) in q(engine, """
         SELECT h.phone FROM head h JOIN compound c ON c.id = h.compound_id WHERE c.grid_id <> :g
         UNION SELECT leader_phone FROM grid WHERE id <> :g
-        UNION SELECT r.phone FROM issue_reporter r JOIN issue i ON i.id = r.issue_id
+        UNION SELECT r.phone FROM issue_reporter r JOIN issue i ON i.id = r.issue_id AND i.community_id = r.community_id
          WHERE i.grid_id IS DISTINCT FROM :g""", g=accounts["grid_id"])}
     bodies = [client.get("/").get_data(as_text=True), client.get("/api/my-area").get_data(as_text=True)]
     for (compound_id,) in q(engine, "SELECT id FROM compound"):
