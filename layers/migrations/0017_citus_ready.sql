@@ -298,3 +298,32 @@ BEGIN
 END $$;
 CREATE TRIGGER patrol_follow_compound BEFORE UPDATE OF compound_id ON patrol
     FOR EACH ROW EXECUTE FUNCTION patrol_follow_compound();
+
+-- An issue's community comes from its location. On Citus the community must be named by the
+-- INSERT (it routes the row) and cannot change afterwards (it is the distribution column):
+-- a location in another community than the one named, or an edit that moves the issue to
+-- another community, is refused where Citus is installed rather than leave the row on the
+-- wrong shard (an INSERT that names none is the loaders', before `db distribute`). On one
+-- machine the trigger sets the community as before (and the issue's rows follow by
+-- ON UPDATE CASCADE).
+CREATE OR REPLACE FUNCTION issue_locate() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    named int := CASE WHEN TG_OP = 'INSERT' THEN NEW.community_id ELSE OLD.community_id END;
+BEGIN
+    SELECT id INTO NEW.community_id FROM community
+     WHERE ST_Covers(geom, NEW.geom) ORDER BY id LIMIT 1;
+    IF NEW.community_id IS NULL THEN
+        RAISE EXCEPTION 'location (%, %) is outside the subdistrict',
+            round(ST_X(NEW.geom)::numeric, 6), round(ST_Y(NEW.geom)::numeric, 6)
+            USING ERRCODE = 'check_violation', HINT = 'outside_subdistrict';
+    END IF;
+    IF named IS NOT NULL AND NEW.community_id <> named AND to_regproc('citus_is_coordinator') IS NOT NULL THEN
+        RAISE EXCEPTION 'on Citus an issue stays in the community it was recorded in (%, not %)',
+            named, NEW.community_id USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT id INTO NEW.grid_id FROM grid
+     WHERE community_id = NEW.community_id AND ST_Covers(geom, NEW.geom) ORDER BY id LIMIT 1;
+    SELECT id INTO NEW.compound_id FROM compound
+     WHERE community_id = NEW.community_id AND ST_Covers(geom, NEW.geom) ORDER BY id LIMIT 1;
+    RETURN NEW;
+END $$;
