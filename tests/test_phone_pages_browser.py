@@ -109,3 +109,49 @@ def test_the_roster_fits_a_phone_and_its_call_links_are_a_finger_tall(phone, eng
         if user != "pp_staff":
             assert calls.count() > 0, user   # readers call; editors edit the number
     assert page.problems == []
+
+
+# The texts each chart drew on its canvas (ECharts' scene: zrender's text spans), in the
+# canvas' pixels, with the canvas' size.
+CHART_TEXTS = """() => [...document.querySelectorAll('.chart .canvas[data-drawn]')].map(el => ({
+  id: el.id, width: el.clientWidth, height: el.clientHeight,
+  texts: echarts.getInstanceByDom(el).getZr().storage.getDisplayList(true)
+    .filter(d => d.type === 'tspan' && d.style && d.style.text && !d.ignore && !d.invisible)
+    .map(d => { const r = d.getBoundingRect().clone(); if (d.transform) r.applyTransform(d.transform);
+                return {text: d.style.text, x: r.x, y: r.y, w: r.width, h: r.height,
+                        size: parseFloat(/(\\d+(\\.\\d+)?)px/.exec(d.style.font || '')[1])}; })
+}))"""
+
+
+def _overlap(a, b):
+    return (min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"]) > 0.5
+            and min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]) > 0.5)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_dashboards_chart_labels_are_readable_on_a_phone(phone, users, lang):
+    page = phone
+    browser_login(page, "pp_official", next_path="/dashboard" + ("?lang=en" if lang == "en" else ""))
+    page.wait_for_selector("html[data-dashboard=ready]")
+    fits_the_screen(page)
+    charts = page.evaluate(CHART_TEXTS)
+    assert len(charts) == 5
+    problems = []
+    for chart in charts:
+        texts = chart["texts"]
+        assert texts, chart["id"]
+        for t in texts:
+            if t["size"] < 12:
+                problems.append((chart["id"], "small", t["text"], t["size"]))
+            if t["x"] < -0.5 or t["y"] < -0.5 or t["x"] + t["w"] > chart["width"] + 0.5 \
+                    or t["y"] + t["h"] > chart["height"] + 0.5:
+                problems.append((chart["id"], "cut off", t["text"]))
+            if t["text"].endswith(("...", "…")):
+                problems.append((chart["id"], "truncated", t["text"]))
+        for i, a in enumerate(texts):
+            problems += [(chart["id"], "overlap", a["text"], b["text"]) for b in texts[i + 1:] if _overlap(a, b)]
+    assert problems == [], (sorted({p[1] for p in problems}), [p for p in problems if p[1] != "small"][:10])
+    # a platform's name is broken between words, not one character a line
+    platforms = next(c for c in charts if c["id"] == "chart-platforms")
+    assert max(len(t["text"]) for t in platforms["texts"]) >= 4
+    assert page.problems == []
