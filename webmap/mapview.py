@@ -84,18 +84,22 @@ def _live_layers(m, mode, as_of):
     compounds.layer_name = _("楼院")
     assets.localize(compounds).add_to(m)
 
+    # Close up only issues at one spot stay clustered, and a tap on them lists them (gridmap.js).
     cluster = assets.localize(MarkerCluster(name=_("诉求"), control=False,
-                                            options={"maxClusterRadius": 30,
-                                                     "disableClusteringAtZoom": 17}))
+                                            options={"maxClusterRadius": folium.JsCode("GridMap.clusterRadius"),
+                                                     "zoomToBoundsOnClick": False, "spiderfyOnMaxZoom": False,
+                                                     "showCoverageOnHover": False}))
     cluster.add_to(m)
     issue_query = {"as_of": as_of.isoformat()} if as_of else {}
     live_issues = Realtime(
         folium.JsCode(f"(ok, fail) => GridMap.fetchLayer('issues', {json.dumps(issue_query)}, ok, fail)"),
         interval=POLL_MS, remove_missing=True, container=cluster,
         point_to_layer=folium.JsCode("GridMap.issueMarker"),
+        update_feature="GridMap.updateIssue",
         on_each_feature=folium.JsCode("GridMap.issueFeature"))
     live_issues.layer_name = _("未办结诉求")
     assets.localize(live_issues).add_to(m)
+    return f"{{cluster: {cluster.get_name()}, issues: {live_issues.get_name()}}}"
 
 
 
@@ -119,9 +123,10 @@ def build_map(mode, as_of):
     who = viewer.current()
     whole = areas.extent()
     tiled = whole["compounds"] > current_app.config.get("TILES_ABOVE", TILES_ABOVE)
+    live = "{}"
     if not tiled:
         add_areas(m, shift, show_grids=who.signed_in and not who.scope_all)
-        _live_layers(m, mode, as_of)
+        live = _live_layers(m, mode, as_of)
     heat = _add_heat(m)
     # A viewer with an area (a grid, a community, a subdistrict or a district) opens on it;
     # everyone else sees the whole installation.
@@ -134,7 +139,8 @@ def build_map(mode, as_of):
     layers.add_to(m)
     assets.localize(Fullscreen(title=_("全屏"), title_cancel=_("退出全屏"))).add_to(m)
     assets.localize(LocateControl(strings={"title": _("我在哪里")}, flyTo=True)).add_to(m)
-    return m, {"sample": whole["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name()}
+    return m, {"sample": whole["sample"], "tiled": tiled, "heat": heat.get_name(), "layers": layers.get_name(),
+               "live": live}
 
 
 def plurals():
@@ -193,6 +199,9 @@ def page_config(m, mode, as_of, built):
             "venue": _("协商议事场所"), "legendBuildings": _("楼栋（放大后显示）"), "legendLines": _("边界"),
             "legendSubdistrict": _("街道边界"), "legendMine": _("我的范围（蓝色粗边）"),
             "meetingCount": _("协商活动 %(n)s 次", n="{n}"), "deputyCount": _("联系人大代表 %(n)s 名", n="{n}"),
+            "pickPoint": _("点击地图选择位置"), "cancel": _("取消"), "showIssue": _("在地图上查看"),
+            "sameSpot": _("同一地点"), "close": _("关闭"), "mapMenu": _("图层与图例"), "menu": _("图层"),
+            "patrol": _("巡查打卡"),
             **offline.strings(),
         },
     }
@@ -219,8 +228,9 @@ def index():
         body_scripts += [assets.vendor_url(VECTORGRID), "/static/tilelayers.js"]
     return mappage.respond(
         m, title=_("中心路街道 彩色动态图"),
-        styles=["/static/gridmap.css", "/static/patrol.css",
+        styles=["/static/gridmap.css", "/static/phone.css", "/static/patrol.css",
                 *(assets.vendor_url(assets.LOCAL[css]) for css in ("awesome_markers_css", "awesome_markers_font_css"))],
-        scripts=["/static/gridmap.js", "/static/workflow.js", "/static/patrol.js"], head=offline.head_html(),
-        module="GridMap", config=page_config(m, mode, as_of, built), start=f"GridMap.start({built['layers']});",
+        scripts=["/static/gridmap.js", "/static/phone.js", "/static/workflow.js", "/static/patrol.js"],
+        head=offline.head_html(), module="GridMap", config=page_config(m, mode, as_of, built),
+        start=f"GridMap.start({built['layers']}, {built['live']});",
         body_scripts=body_scripts)

@@ -3,6 +3,8 @@
 var GridMap = (function () {
   "use strict";
   var cfg = null, map = null, legendBox = null, buildings = null, tiles = null, layers = null;
+  var live = {};          // the GeoJSON map's issue layer and its clusters (none when tiled)
+  var issueLayers = {};   // issue id → its marker, to update or open it in place
   var S = function (key) { return cfg.strings[key] || key; };
   // Names of lookup codes in the page's language (the server's own text is Chinese).
   function named(list, code, fallback) { return (cfg.names[list] || {})[code] || fallback || code; }
@@ -45,19 +47,15 @@ var GridMap = (function () {
   function compoundFeature(feature, layer) {
     var p = feature.properties;
     layer.options.className = "compound compound-" + p.id;
-    layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + count("issues", p.open_issues) : ""), {sticky: true});
+    // (no hover name on a phone: a tap would open it under the controls; the card names it)
+    if (!Phone.narrow()) layer.bindTooltip(esc(p.name) + (p.open_issues ? " · " + count("issues", p.open_issues) : ""), {sticky: true});
     layer.on("click", function (e) {
       L.DomEvent.stopPropagation(e);
       if (!takeClick(e.latlng)) openCompound(p.id, e.latlng);
     });
   }
 
-  // Markup (escaped) as an element, its data colors painted.
-  function element(html) {
-    var div = L.DomUtil.create("div");
-    div.innerHTML = html;
-    return MapKit.paint(div);
-  }
+  var element = MapKit.element;   // markup (escaped) as an element, its data colors painted
 
   function list(items, render) {
     if (!items || !items.length) return "<li class='muted'>" + esc(S("none")) + "</li>";
@@ -85,28 +83,52 @@ var GridMap = (function () {
           return "<li><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
             esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title || S("notTopic")) + "</li>";
         }) + "</ul></div>";
-      popup.setContent(element(html));
-      if (window.Patrol && !cfg.asOf) Patrol.decorateCard(popup.getElement().querySelector(".card"), {id: c.id, name: c.name});
+      var content = element(html);
+      popup.setContent(content);
+      if (window.Patrol && !cfg.asOf) Patrol.decorateCard(content.querySelector(".card"), {id: c.id, name: c.name});
     }).catch(function () { popup.setContent(esc(S("error"))); });
   }
 
   var OVERDUE = "#b91c1c";  // the ring of an overdue issue
 
+  // Issue markers have a pane of their own above the compounds and buildings (overlayPane,
+  // 400), under the clusters and pins (markerPane, 600): a tap on a dot always opens the issue.
+  var ISSUE_PANE = "gm-issues";
+  function issuePane() {
+    var m = map || window[cfg.map];
+    if (!m.getPane(ISSUE_PANE)) m.createPane(ISSUE_PANE).style.zIndex = 450;
+    return ISSUE_PANE;
+  }
+
+  function issueStyle(p) {
+    var late = p.sla === 3;
+    return {radius: 7, color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 1.5,
+            fillColor: cfg.stageColors[p.stage] || "#999", fillOpacity: 0.95};
+  }
+
   function issueMarker(feature, latlng) {
-    var late = feature.properties.sla === 3;
-    return L.circleMarker(latlng, {radius: 7, color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 1.5,
-      fillColor: cfg.stageColors[feature.properties.stage] || "#999", fillOpacity: 0.95});
+    return L.circleMarker(latlng, L.extend({pane: issuePane()}, issueStyle(feature.properties)));
   }
 
   // An issue's card: title, stage, category, day reported, and the actions of the viewer's role.
   // The popup content is a DOM element, not a string: when marker clustering re-adds the marker
-  // after a poll, Leaflet keeps this element, so a half-filled step form survives.
+  // after a poll, Leaflet keeps this element, so a half-filled step form survives; a poll or an
+  // advance rewrites only its head (setCard).
   function issueCard(p) {
-    var card = L.DomUtil.create("div", "card");
-    card.innerHTML = "<h4>" + esc(p.title || S("notTopic")) + "</h4>" +
-      "<p>" + esc(S("stage")) + S("colon") + esc(named("stage", p.stage, p.stage_name)) + "</p>" +
-      "<p>" + esc(S("category")) + S("colon") + esc(named("category", p.category, p.category_name)) + "</p>" +
-      "<p>" + esc(S("reportedOn")) + S("colon") + esc(p.reported_on) + "</p><div class='gm-actions-slot'></div>";
+    var card = L.DomUtil.create("div", "card gm-issue-card");
+    card.setAttribute("data-issue", p.id);
+    card.innerHTML = "<h4 class='gm-card-title'></h4><p class='gm-card-stage'></p><p class='gm-card-category'></p>" +
+      "<p class='gm-card-date'></p><div class='gm-actions-slot'></div>";
+    return setCard(card, p);
+  }
+
+  function setCard(card, p) {
+    var text = function (sel, value) { card.querySelector(sel).textContent = value; };
+    text(".gm-card-title", p.title || S("notTopic"));
+    text(".gm-card-stage", S("stage") + S("colon") + named("stage", p.stage, p.stage_name));
+    text(".gm-card-category", S("category") + S("colon") + named("category", p.category, p.category_name));
+    text(".gm-card-date", S("reportedOn") + S("colon") + (p.reported_on || ""));
+    card.setAttribute("data-stage", p.stage);
     return card;
   }
 
@@ -117,8 +139,84 @@ var GridMap = (function () {
 
   function issueFeature(feature, layer) {
     var p = feature.properties, card = issueCard(p);
+    layer.gmCard = card;
+    issueLayers[p.id] = layer;
     layer.bindPopup(card, {maxWidth: 300});
     layer.on("popupopen", function () { fillActions(card, p.id); });
+  }
+
+  // A poll's answer for an issue already on the map: its place, color and card follow the data
+  // (leaflet-realtime would only move it). No marker yet: realtime makes one.
+  function updateIssue(feature, old) {
+    if (!old) return null;
+    old.setLatLng(L.GeoJSON.coordsToLatLng(feature.geometry.coordinates));
+    old.setStyle(issueStyle(feature.properties));
+    setCard(old.gmCard, feature.properties);
+    return old;
+  }
+
+  // After an advance on this page: the marker, its color and every card of the issue show the
+  // new stage at once; the next poll (asked for now) brings the rest (a closed issue leaves).
+  function issueChanged(id, stage) {
+    var layer = issueLayers[id];
+    if (layer && layer.feature) {
+      layer.feature.properties.stage = stage;
+      layer.setStyle(issueStyle(layer.feature.properties));
+    }
+    Array.prototype.forEach.call(document.querySelectorAll(".gm-issue-card[data-issue='" + (+id) + "']"), function (card) {
+      card.querySelector(".gm-card-stage").textContent = S("stage") + S("colon") + named("stage", stage);
+      card.setAttribute("data-stage", stage);
+    });
+    refreshIssues();
+  }
+
+  function refreshIssues() {
+    if (live.issues) live.issues.update();
+    if (tiles) tiles.refresh();
+  }
+
+  // Opens issue ``id`` on the map with its card and actions: from its marker when it is on
+  // the map, else from the issue's OGC item (read with the viewer's own rights).
+  function showIssue(id) {
+    id = +id;
+    var layer = issueLayers[id];
+    if (layer && live.cluster && live.cluster.hasLayer(layer)) return openIssue(id, layer.getLatLng(), layer.gmCard);
+    return fetch("/ogc/collections/issues/items/" + id + "?f=json").then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (f) {
+        if (!f || !f.geometry) return;
+        var p = f.properties;
+        openIssue(id, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]),
+                  issueCard({id: id, title: p.title, stage: p.stage, stage_name: p.stage_name, category: p.category,
+                             category_name: p.category_name, reported_on: String(p.reported_at || "").slice(0, 10)}));
+      });
+  }
+
+  function openIssue(id, latlng, card) {
+    map.setView(latlng, Math.max(map.getZoom(), 18), {animate: false});
+    L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
+    fillActions(card, id);
+  }
+
+  // Issues at one spot (a cluster that zooming cannot split) open as a list; any other cluster
+  // zooms in. Close up only issues a few pixels apart are clustered (clusterRadius).
+  var SAME_SPOT_M = 15;
+  function clusterRadius(zoom) { return zoom >= 17 ? 6 : 30; }
+
+  function clusterClick(e) {
+    var c = e.layer, b = c.getBounds();
+    if (map.distance(b.getSouthWest(), b.getNorthEast()) > SAME_SPOT_M && map.getZoom() < map.getMaxZoom()) {
+      c.zoomToBounds({padding: [40, 40]});
+      return;
+    }
+    var markers = c.getAllChildMarkers().filter(function (m) { return m.feature; });
+    var html = "<div class='card gm-issue-list'><h4>" + esc(count("issues", markers.length)) + " · " + esc(S("sameSpot")) +
+      "</h4><ul>" + markers.map(function (m) {
+        var p = m.feature.properties;
+        return "<li><a class='gm-open-issue' href='/?issue=" + esc(p.id) + "' data-issue='" + esc(p.id) + "'>" +
+          "<span class='stage' data-color='" + esc(cfg.stageColors[p.stage] || "#999") + "'>" +
+          esc(named("stage", p.stage, p.stage_name)) + "</span> " + esc(p.title || S("notTopic")) + "</a></li>";
+      }).join("") + "</ul></div>";
+    L.popup({maxWidth: 300}).setLatLng(c.getLatLng()).setContent(element(html)).openOn(map);
   }
 
   // Venues (an awesome-marker per platform) and liaison stations, from their layers, in the
@@ -258,16 +356,19 @@ var GridMap = (function () {
     if (!cfg.user || !cfg.user.hasArea) return;
     control("topleft", "gm-myarea", function (div) {
       div.innerHTML = "<button type='button' class='gm-myarea-toggle'>" + esc(S("myArea")) + "</button><div class='gm-myarea-body'>" + esc(S("loading")) + "</div>";
-      var body = div.querySelector(".gm-myarea-body");
-      div.querySelector(".gm-myarea-toggle").addEventListener("click", function () { div.classList.toggle("closed"); });
+      var body = div.querySelector(".gm-myarea-body"), toggle = div.querySelector(".gm-myarea-toggle");
       // The home-screen icon opens on this panel (the manifest's start URL: ?panel=myarea).
-      if (window.innerWidth < 600 && new URLSearchParams(window.location.search).get("panel") !== "myarea") div.classList.add("closed");
+      var asked = new URLSearchParams(window.location.search).get("panel") === "myarea";
+      if (!Phone.myArea(toggle, body, asked)) {   // on a phone: in the bar and the sheet
+        toggle.addEventListener("click", function () { div.classList.toggle("closed"); });
+      }
       fetch("/api/my-area").then(function (r) { return r.json(); }).then(function (a) {
         body.innerHTML = "<h4>" + esc(S("openIssues")) + " (" + a.issues.length + ")</h4><ul class='gm-issues'>" +
           list(a.issues, function (i) {
-            return "<li class='sla-" + i.sla + "'><span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
+            return "<li class='sla-" + i.sla + "'><a class='gm-open-issue' href='/?issue=" + esc(i.id) + "' data-issue='" + esc(i.id) + "'>" +
+              "<span class='stage' data-color='" + esc(cfg.stageColors[i.stage] || "#999") + "'>" +
               esc(named("stage", i.stage, i.stage_name)) + "</span> " + esc(i.title) + " <small>" + esc(i.compound || "") +
-              (i.sla === 3 ? " · " + esc(count("overdueDays", i.days_over)) : "") + "</small></li>";
+              (i.sla === 3 ? " · " + esc(count("overdueDays", i.days_over)) : "") + "</small></a></li>";
           }) + "</ul><h4>" + esc(S("compound")) + "</h4><ul class='gm-compounds'>" +
           list(a.compounds, function (c) {
             return "<li data-id='" + esc(c.id) + "'><a href='#'>" + esc(c.name) + "</a> <small>" + esc(c.grid || "") + "</small>" +
@@ -279,7 +380,7 @@ var GridMap = (function () {
           li.querySelector("a").addEventListener("click", function (e) {
             e.preventDefault();
             var c = a.compounds.filter(function (x) { return String(x.id) === li.getAttribute("data-id"); })[0];
-            map.fitBounds([[c.miny, c.minx], [c.maxy, c.maxx]], {maxZoom: 18});
+            map.fitBounds([[c.miny, c.minx], [c.maxy, c.maxx]], {maxZoom: 18, animate: false});
             openCompound(c.id, L.latLng((c.miny + c.maxy) / 2, (c.minx + c.maxx) / 2));
           });
         });
@@ -430,22 +531,18 @@ var GridMap = (function () {
     });
   }
 
-  // /?issue=<id> (the issue list's link): open at the issue with its card. Its place and
-  // names come from the OGC item, read with the viewer's own rights.
+  // /?issue=<id> (the issue list's and dashboard's links): open at the issue with its card.
+  // Inside the page every such link (我的范围, the confirmation of a record, a list of issues
+  // at one spot) opens it in place, without a reload.
   function openLinkedIssue() {
     var id = parseInt(new URLSearchParams(window.location.search).get("issue"), 10);
-    if (!id) return;
-    fetch("/ogc/collections/issues/items/" + id + "?f=json").then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (f) {
-        if (!f || !f.geometry) return;
-        var p = f.properties, latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
-        var card = issueCard({id: id, title: p.title, stage: p.stage, stage_name: p.stage_name, category: p.category,
-                              category_name: p.category_name, reported_on: String(p.reported_at || "").slice(0, 10)});
-        card.setAttribute("data-issue", id);
-        map.setView(latlng, Math.max(map.getZoom(), 18), {animate: false});
-        L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
-        fillActions(card, id);
-      });
+    if (id) showIssue(id);
+    document.addEventListener("click", function (e) {
+      var link = e.target.closest && e.target.closest("a.gm-open-issue[data-issue]");
+      if (!link || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      e.preventDefault();
+      showIssue(link.getAttribute("data-issue"));
+    });
   }
 
   // A wall screen may cycle through the color modes: ?rotate=N moves to the next every N s.
@@ -457,14 +554,20 @@ var GridMap = (function () {
                Math.max(10, every) * 1000);
   }
 
-  function start(layerControl) {
+  function start(layerControl, liveLayers) {
     layers = layerControl;
+    live = liveLayers || {};
     map = window[cfg.map];
+    issuePane();
+    if (live.cluster) live.cluster.on("clusterclick", clusterClick);
+    Phone.start(cfg, map);
+    if (window.Patrol) Patrol.start(cfg, map);
     addToolbar();
     addSearch();
     addMyArea();
     addLegend();
     addBadge();
+    Phone.fold();
     map.on("click", function (e) { if (!takeClick(e.latlng)) lookup(e.latlng); });
     map.on("locationfound", function (e) { lookup(e.latlng); });
     map.on("moveend", refreshBuildings);
@@ -474,7 +577,6 @@ var GridMap = (function () {
     Outbox.start(cfg, map);
     Offline.start(cfg);
     openLinkedIssue();
-    if (window.Patrol) Patrol.start(cfg, map);
     if (cfg.tiled) startTiles(); else addVenues();
     rotateModes();
     document.documentElement.setAttribute("data-gridmap", "ready");
@@ -483,8 +585,9 @@ var GridMap = (function () {
   return {
     configure: function (c) { cfg = c; },
     mapName: function () { return cfg.map; },
-    refreshTiles: function () { if (tiles) tiles.refresh(); },
+    refreshTiles: refreshIssues, refreshIssues: refreshIssues,
     start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
-    issueMarker: issueMarker, issueFeature: issueFeature, openCompound: openCompound, esc: esc
+    issueMarker: issueMarker, issueFeature: issueFeature, updateIssue: updateIssue, clusterRadius: clusterRadius,
+    issueChanged: issueChanged, showIssue: showIssue, openCompound: openCompound, esc: esc
   };
 })();

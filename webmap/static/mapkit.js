@@ -34,6 +34,13 @@ var MapKit = (function () {
     return root;
   }
 
+  // Markup (escaped by the caller) as an element, its data colors painted.
+  function element(html) {
+    var div = document.createElement("div");
+    div.innerHTML = html;
+    return paint(div);
+  }
+
   // A UUID v4, for idempotency keys made on the device; crypto.randomUUID exists only in
   // secure contexts (HTTPS, localhost).
   function newKey() {
@@ -45,5 +52,5 @@ var MapKit = (function () {
     return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
 
-  return {esc: esc, control: control, paint: paint, newKey: newKey};
+  return {esc: esc, control: control, paint: paint, element: element, newKey: newKey};
 })();

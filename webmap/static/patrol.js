@@ -225,7 +225,7 @@ var Patrol = (function () {
 
   return {
     start: function (config, leafletMap) { cfg = config; map = leafletMap; if (can()) watchRecords(); },
-    open: open, close: close, takeClick: takeClick, decorateCard: decorateCard,
+    open: open, close: close, takeClick: takeClick, decorateCard: decorateCard, can: can,
     myAreaItem: myAreaItem, bindMyArea: bindMyArea
   };
 })();

@@ -3,7 +3,7 @@
 // every text from data is escaped (GridMap.esc) before it reaches innerHTML.
 var Workflow = (function () {
   "use strict";
-  var cfg, map, choices = null, recording = false;
+  var cfg, map, choices = null, recording = false, banner = null;
   var RECORDERS = ["grid_leader", "community_staff", "deputy", "admin"];
   var ADVANCERS = ["grid_leader", "community_staff", "admin"];
   var esc = MapKit.esc;
@@ -30,10 +30,31 @@ var Workflow = (function () {
     return s ? (cfg.lang === "en" ? s.name_en : s.name_zh) : code;
   }
 
-  // Record: the next tap on the map opens the form at that point.
-  function recordForm(latlng) {
+  // Record: a banner says to tap the map (with a cancel); the next tap opens the form there.
+  function startRecording() {
+    recording = true;
+    map.closePopup();
+    if (window.Phone) Phone.hide();
+    L.DomUtil.addClass(map.getContainer(), "gm-recording");
+    if (!banner) {
+      banner = L.DomUtil.create("div", "gm-banner", map.getContainer());
+      banner.setAttribute("role", "status");
+      banner.innerHTML = "<span>" + esc(S("pickPoint")) + "</span> · <button type='button' class='gm-banner-cancel'>" +
+        esc(S("cancel")) + "</button>";
+      L.DomEvent.disableClickPropagation(banner);
+      banner.querySelector("button").addEventListener("click", stopRecording);
+    }
+    banner.hidden = false;
+  }
+
+  function stopRecording() {
     recording = false;
     L.DomUtil.removeClass(map.getContainer(), "gm-recording");
+    if (banner) banner.hidden = true;
+  }
+
+  function recordForm(latlng) {
+    stopRecording();
     var html = "<form class='card gm-record'><h4>" + esc(S("newIssue")) + "</h4>" +
       "<label>" + esc(S("category")) + " <select name='category'>" + options(choices.categories) + "</select></label>" +
       "<label>" + esc(S("channel")) + " <select name='channel'>" + options(choices.channels) + "</select></label>" +
@@ -46,8 +67,8 @@ var Workflow = (function () {
       "<input type='hidden' name='lat' value='" + latlng.lat.toFixed(6) + "'>" +
       (cfg.gcj02 ? "<input type='hidden' name='crs' value='gcj02'>" : "") +
       "<p class='gm-error' role='alert'></p><button type='submit'>" + esc(S("submit")) + "</button></form>";
-    var popup = L.popup({maxWidth: 300}).setLatLng(latlng).setContent(html).openOn(map);
-    var form = popup.getElement().querySelector("form");
+    var form = MapKit.element(html).firstChild;
+    var popup = L.popup({maxWidth: 300}).setLatLng(latlng).setContent(form).openOn(map);
     L.DomEvent.disableClickPropagation(form);
     // The outbox gives the record its idempotency key and keeps it when the network is gone.
     form.addEventListener("submit", function (e) {
@@ -60,8 +81,10 @@ var Workflow = (function () {
         if (res.queued) popup.setContent("<p class='gm-queued' data-key='" + esc(res.key) + "'>" + esc(S("queued")) + "</p>");
         else if (res.error) form.querySelector(".gm-error").textContent = res.error;
         else {
-          GridMap.refreshTiles();
-          popup.setContent("<p class='gm-done' data-issue='" + esc(res.id) + "'>" + esc(S("recorded")) + " #" + esc(res.id) + "</p>");
+          GridMap.refreshIssues();
+          popup.setContent(MapKit.element("<p class='gm-done' data-issue='" + esc(res.id) + "'>" + esc(S("recorded")) + " #" + esc(res.id) +
+            "</p><p><a class='gm-open-issue' href='/?issue=" + esc(res.id) + "' data-issue='" + esc(res.id) + "'>" +
+            esc(S("showIssue")) + "</a></p>"));
         }
       });
     });
@@ -96,7 +119,8 @@ var Workflow = (function () {
       var open = ORDER.indexOf(i.stage) >= 0 && i.stage !== "closed";
       var html = "<div class='gm-actions' data-issue='" + esc(i.id) + "' data-version='" + esc(i.version) + "'>" +
         "<p>" + esc(i.description) + "</p>" +
-        (i.reporter_name ? "<p>" + esc(S("reporter")) + S("colon") + esc(i.reporter_name) + " " + esc(i.reporter_phone || "") + "</p>" : "");
+        (i.reporter_name ? "<p>" + esc(S("reporter")) + S("colon") + esc(i.reporter_name) + " " +
+         (i.reporter_phone ? "<a href='tel:" + esc(i.reporter_phone) + "'>" + esc(i.reporter_phone) + "</a>" : "") + "</p>" : "");
       if (open && ADVANCERS.indexOf(cfg.user.role) >= 0) {
         html += "<form class='gm-step'>" + stepFields(next, i) +
           "<label>" + esc(S("note")) + " <input name='note'></label>" +
@@ -119,7 +143,7 @@ var Workflow = (function () {
           if (to === "rejected") body.reason = form.reason.value;
           api("POST", "/api/issues/" + i.id + "/advance", body).then(function (r) {
             if (r.status === 200) {
-              GridMap.refreshTiles();
+              GridMap.issueChanged(i.id, r.body.stage);
               issueActions(issueId, container, "<p class='gm-done' data-stage='" + esc(r.body.stage) + "'>" +
                 esc(S("nowAt")) + " " + esc(stageName(r.body.stage)) + "</p>");
             } else form.querySelector(".gm-error").textContent = r.body.error;
@@ -141,10 +165,8 @@ var Workflow = (function () {
     if (RECORDERS.indexOf(cfg.user.role) < 0) return;
     MapKit.control(map, "topleft", "gm-record-control", function (div) {
       div.innerHTML = "<button type='button'>+ " + esc(S("newIssue")) + "</button>";
-      div.querySelector("button").addEventListener("click", function () {
-        recording = true;
-        L.DomUtil.addClass(map.getContainer(), "gm-recording");
-      });
+      div.querySelector("button").addEventListener("click", startRecording);
+      if (window.Phone) Phone.adopt(div, "record");
     });
   }
 
@@ -164,6 +186,7 @@ var Workflow = (function () {
       recordForm(latlng);
       return true;
     },
-    issueActions: function (issueId, container) { if (cfg.user && choices) issueActions(issueId, container); }
+    issueActions: function (issueId, container) { if (cfg.user && choices) issueActions(issueId, container); },
+    startRecording: startRecording, stopRecording: stopRecording
   };
 })();
