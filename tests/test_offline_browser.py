@@ -63,8 +63,12 @@ def _photo():
     return {"name": "steps.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
+# The record button: in the map's corner on a desk, in the bottom bar on a phone.
+RECORD = ".gm-record-control button, .gm-bottombar [data-slot='record'] button"
+
+
 def _record(page, lon, lat, title, photo=None):
-    page.click(".gm-record-control button")
+    page.click(RECORD)
     _place_record(page, lon, lat, title, photo)
 
 
@@ -122,18 +126,19 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     page.keyboard.press("Escape")
 
     # two issues recorded offline, one with a photo, the other during a patrol (巡查打卡 from
-    # 我的范围, at a position inside the compound) that links it: all three wait in the outbox
+    # 我的范围 in the phone's bottom bar, at a position inside the compound) that links it: all
+    # three wait in the outbox
     _record(page, lon, lat, "离线记录一 楼道灯不亮", _photo())
     page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
-    if page.locator(".gm-myarea.closed").count():
-        page.click(".gm-myarea-toggle")
-    page.click(f".gm-myarea .patrol-open[data-id='{compound_id}']")
+    page.click(".gm-bottombar .gm-patrol-toggle")
+    page.click(f".gm-sheet .patrol-open[data-id='{compound_id}']")
     sheet = page.locator(f".patrol-sheet[data-compound='{compound_id}']")
     sheet.locator(".patrol-pos", has_text="已定位").wait_for(timeout=15_000)
     sheet.locator(".patrol-record").click()
+    assert sheet.is_hidden()   # out of the way while the issue is placed and written
     _place_record(page, lon, lat, "离线记录二 井盖松动")
     linked = sheet.locator(".patrol-issues li[data-key]")
-    linked.wait_for()
+    linked.wait_for()   # back, with the issue
     issue_key = linked.get_attribute("data-key")
     assert not sheet.locator("input[name=nothing_found]").is_checked()
     sheet.locator("textarea[name=note]").fill("离线巡查 井盖待修")
@@ -275,9 +280,15 @@ def test_a_patrol_sent_online_waits_for_the_issue_still_queued_before_it(app, en
     browser_login(page, "off_order", next_path="/?panel=myarea")
     page.wait_for_selector("html[data-workflow=ready]")
     page.wait_for_selector("html[data-outbox=ready]")
-    page.click(f".gm-myarea .patrol-open[data-id='{compound_id}']")
+    page.click(".gm-bottombar .gm-patrol-toggle")
+    page.click(f".gm-sheet .patrol-open[data-id='{compound_id}']")
     sheet = page.locator(f".patrol-sheet[data-compound='{compound_id}']")
     sheet.locator(".patrol-pos", has_text="已定位").wait_for(timeout=15_000)
+    # recording cancelled (the banner's cancel): the patrol form comes back
+    sheet.locator(".patrol-record").click()
+    assert sheet.is_hidden()
+    page.click(".gm-banner-cancel")
+    sheet.wait_for(state="visible")
     sheet.locator(".patrol-record").click()
     page.route("**/api/issues", lambda route: route.abort("connectionreset"))
     _place_record(page, lon, lat, "巡查中记录 网络中断")

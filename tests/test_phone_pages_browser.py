@@ -63,7 +63,7 @@ def tap_lands_on_the_issue(page, row, issue_id, cell):
     page.touchscreen.tap(spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2)
     page.wait_for_url(f"{page.base}/?issue={issue_id}")
     page.wait_for_function(MAP_READY, timeout=30_000)
-    page.wait_for_selector(f".leaflet-popup .card[data-issue='{issue_id}']", timeout=15_000)
+    page.wait_for_selector(f".card[data-issue='{issue_id}']", state="visible", timeout=15_000)
 
 
 def test_a_tap_on_an_issue_in_the_list_opens_the_map_at_it(phone, engine, users):

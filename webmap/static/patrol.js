@@ -94,9 +94,13 @@ var Patrol = (function () {
     // An issue recorded while the form is open is one found on this visit: the record
     // control's next tap places it, and its confirmation links it here: by its id (data-issue)
     // when it was stored, by its record's idempotency key (data-key) when it waits offline.
+    // Meanwhile the form steps aside (the map and the record form need the screen) and comes
+    // back with the confirmation, or when the record is cancelled or its form closed.
     q(".patrol-record").addEventListener("click", function () {
-      var button = document.querySelector(".gm-record-control button");
-      if (button) { visit.linking = true; button.click(); }
+      if (!window.Workflow || !Workflow.startRecording) return;
+      Workflow.startRecording();   // (closes the popup open now: not the record form's)
+      visit.linking = true;
+      sheet.classList.add("waiting");
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); submit(form); });
     showPosition();
@@ -175,7 +179,20 @@ var Patrol = (function () {
     return true;
   }
 
+  function resume() {
+    if (!visit) return;
+    visit.linking = false;
+    sheet.classList.remove("waiting");
+  }
+
   function watchRecords() {
+    // recording cancelled (the banner's cancel): no tap mode and no record form
+    new MutationObserver(function () {
+      if (visit && visit.linking && !L.DomUtil.hasClass(map.getContainer(), "gm-recording") &&
+          !document.querySelector(".gm-record")) resume();
+    }).observe(map.getContainer(), {attributes: true, attributeFilter: ["class"]});
+    // the record form closed before its confirmation came (which ends the linking)
+    map.on("popupclose", function () { if (visit && visit.linking) resume(); });
     new MutationObserver(function (changes) {
       if (!visit || !visit.linking) return;
       changes.forEach(function (change) {
@@ -190,7 +207,7 @@ var Patrol = (function () {
             var key = done.getAttribute("data-key");
             if (visit.issueKeys.indexOf(key) < 0) visit.issueKeys.push(key);
           }
-          visit.linking = false;
+          resume();
           showIssues();
         });
       });
