@@ -155,3 +155,16 @@ def test_the_dashboards_chart_labels_are_readable_on_a_phone(phone, users, lang)
     platforms = next(c for c in charts if c["id"] == "chart-platforms")
     assert max(len(t["text"]) for t in platforms["texts"]) >= 4
     assert page.problems == []
+
+
+def test_a_tap_on_a_public_topic_opens_the_map_at_it(phone, engine):
+    """The 公示 page, signed out: a topic under consultation leads to the map at it."""
+    page = phone
+    community, issue_id = q(engine, """SELECT community_id, id FROM issue WHERE stage IN ('notice', 'consult', 'implement')
+        ORDER BY community_id, id LIMIT 1""")[0]
+    page.goto(f"{page.base}/notice/community/{community}")
+    row = page.locator(f"table.topics tr[data-issue='{issue_id}']")
+    row.wait_for()
+    fits_the_screen(page)
+    tap_lands_on_the_issue(page, row, issue_id, "td:first-child")
+    assert page.problems == []
