@@ -233,21 +233,29 @@ def test_phone_screen_shows_map_and_controls(page):
     page.screenshot(path=str(ARTIFACTS / "map-phone.png"))
     assert (ARTIFACTS / "map-phone.png").stat().st_size > 10_000
 
-    # The map fills the screen below the shared navigation, which is folded to one bar.
+    # The map fills the screen between the shared navigation (folded to one bar) and the bar of
+    # thumb actions at the bottom; on the map only the search and the locate button remain.
     bar = page.locator(".site-nav").bounding_box()
     box = page.locator(".folium-map").bounding_box()
+    thumbs = page.locator(".gm-bottombar").bounding_box()
     assert bar["y"] <= 0 and bar["height"] < 60
     assert box["x"] <= 0 and box["y"] == bar["y"] + bar["height"] and box["width"] >= width
-    assert box["y"] + box["height"] >= height
+    assert thumbs["y"] == box["y"] + box["height"] and thumbs["y"] + thumbs["height"] == height
+    assert page.locator(".gm-search").is_visible()
+    for selector in (".gm-toolbar", ".gm-legend", ".gm-badge", ".leaflet-control-zoom", ".leaflet-control-layers"):
+        assert not page.locator(selector).is_visible(), f"{selector} is not folded into the menu"
+    # The menu holds them all, one under the other, inside the screen.
+    page.click(".gm-menu-toggle")
     controls = {}
-    for selector in (".gm-toolbar", ".gm-search", ".gm-legend", ".gm-badge", ".leaflet-control-zoom"):
+    for selector in (".gm-toolbar", ".gm-legend", ".gm-badge", ".leaflet-control-layers"):
         assert page.locator(selector).is_visible(), selector
         b = page.locator(selector).bounding_box()
-        assert b["x"] >= 0 and b["y"] >= 0, selector
-        assert b["x"] + b["width"] <= width and b["y"] + b["height"] <= height, selector
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width, selector
         controls[selector] = b
     overlapping = [(a, b) for a in controls for b in controls if a < b and overlap(controls[a], controls[b])]
     assert overlapping == []
+    page.click(".gm-sheet-close")
+    assert not page.locator(".gm-sheet").is_visible()
     centers = page.eval_on_selector_all("path.compound", """ps => ps.map(p => {
         const r = p.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })""")
     assert all(0 <= x <= width and 0 <= y <= height for x, y in centers)  # the whole subdistrict

@@ -57,9 +57,9 @@ def test_a_patrol_on_a_phone_colors_the_compound_and_a_far_one_is_refused(app, e
     browser_login(page, "pb_grid")
     page.wait_for_function(READY, timeout=30_000)
 
-    # 巡查 in the bottom bar: 我的范围 lists the compound never visited with its action
+    # the bar's 巡查打卡: 我的范围's compounds in a sheet, the one never visited with its action
     page.click(".gm-bottombar .gm-patrol-toggle")
-    action = page.locator(f".gm-sheet .patrol-open[data-id='{compound_id}']")
+    action = page.locator(f".gm-sheet .gm-myarea-body .patrol-open[data-id='{compound_id}']")
     action.wait_for(timeout=15_000)
     assert "从未巡查" in page.locator(f".gm-compounds li[data-id='{compound_id}']").inner_text()
     action.click()
@@ -100,7 +100,7 @@ def test_a_patrol_on_a_phone_colors_the_compound_and_a_far_one_is_refused(app, e
     before = q(engine, "SELECT count(*) FROM patrol")[0][0]
     page.ctx.set_geolocation({"longitude": far_lon, "latitude": far_lat, "accuracy": 10})
     page.evaluate(f"GridMap.openCompound({compound_id}, L.latLng({lat}, {lon}))")
-    page.click(".gm-sheet .card .patrol-open", timeout=15_000)
+    page.click(".gm-sheet .patrol-open", timeout=15_000)   # the compound's card, in the sheet
     page.locator(".patrol-pos", has_text=f"{far_lat:.5f}").wait_for(timeout=15_000)
     page.click(".patrol-sheet .patrol-submit")
     error = page.locator(".patrol-sheet .patrol-error")

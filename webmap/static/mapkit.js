@@ -19,7 +19,7 @@ var MapKit = (function () {
         return div;
       }
     });
-    new C({position: position}).addTo(map);
+    return new C({position: position}).addTo(map).getContainer();
   }
 
   // Colors from data are set through the DOM, not in style attributes (the CSP refuses inline

@@ -125,10 +125,8 @@ var Phone = (function () {
   function adopt(control, slot) {
     if (!active()) return;
     var target = bar.querySelector("[data-slot='" + slot + "']");
-    if (slot === "record") {
-      target.appendChild(control.querySelector("button"));
-      control.remove();
-    }
+    control.className = "gm-slot-item " + control.className.replace(/\b(leaflet-control|gm-control)\b/g, "").trim();
+    target.appendChild(control);
   }
 
   // 我的范围: its toggle in the bar, its list in the sheet; ?panel=myarea opens it (the

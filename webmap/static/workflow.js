@@ -163,11 +163,11 @@ var Workflow = (function () {
 
   function addRecordButton() {
     if (RECORDERS.indexOf(cfg.user.role) < 0) return;
-    MapKit.control(map, "topleft", "gm-record-control", function (div) {
+    var control = MapKit.control(map, "topleft", "gm-record-control", function (div) {
       div.innerHTML = "<button type='button'>+ " + esc(S("newIssue")) + "</button>";
       div.querySelector("button").addEventListener("click", startRecording);
-      if (window.Phone) Phone.adopt(div, "record");
     });
+    if (window.Phone) Phone.adopt(control, "record");   // on a phone: in the bar at the bottom
   }
 
   return {
