@@ -212,8 +212,9 @@ def measure_tiles(b, place):
     and cached (the tile of that compound again and again). Sizes are gzipped; raw is the
     tile's own queries (for the cached tile: what making it afresh costs)."""
     rows = []
-    for layer in ("compounds", "issues"):
-        for z in (14, 12):
+    # (the map page of a tiled city asks for compounds, buildings and issues in one tile)
+    for layer, zooms in (("compounds", (14, 12)), ("issues", (14, 12)), ("compounds,buildings,issues", (17, 14))):
+        for z in zooms:
             tiles = tiles_around(place["lon"], place["lat"], z, b.rounds + 1)
             path = lambda t: f"/tiles/{layer}/{t[0]}/{t[1]}/{t[2]}.pbf"
             client = b.client()

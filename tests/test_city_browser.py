@@ -58,7 +58,7 @@ def test_the_synthetic_city_is_drawn_from_tiles_with_colors_legend_and_a_card(pa
     page.mouse.click(*spot)
     page.wait_for_selector(f".leaflet-popup .card[data-compound='{c['id']}']")
     assert c["name"] in page.inner_text(".leaflet-popup .card")
-    assert any("/tiles/compounds,issues/16/" in u and "mode=governance" in u for u in requested)
+    assert any("/tiles/compounds,buildings,issues/16/" in u and "mode=governance" in u for u in requested)
     assert page.problems == []
 
 

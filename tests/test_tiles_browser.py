@@ -115,7 +115,7 @@ def test_refresh_reloads_the_tiles_and_the_heat_layer_draws_the_cells(page, engi
     e = rows(engine, "SELECT ST_X(ST_Centroid(b)) AS lon, ST_Y(ST_Centroid(b)) AS lat "
                      "FROM (SELECT ST_Extent(geom)::geometry b FROM subdistrict) s")[0]
     open_page(page, e["lat"], e["lon"], 13)
-    with page.expect_request(lambda r: "/tiles/compounds,issues/13/" in r.url and "v=1" in r.url):
+    with page.expect_request(lambda r: "/tiles/compounds,buildings,issues/13/" in r.url and "v=1" in r.url):
         page.evaluate("document.body.dataset.loaded = ''; tiles.refresh()")
     page.wait_for_function("document.body.dataset.loaded === 'yes'")
     painted = page.evaluate("""new Promise(done => {
@@ -165,5 +165,31 @@ def test_the_map_page_draws_from_tiles_with_colors_legend_and_cards(page, engine
     stage = rows(engine, "SELECT name_zh FROM stage s JOIN issue i ON i.stage = s.code WHERE i.id = :id", id=i["id"])[0]
     assert stage["name_zh"] in page.inner_text(".leaflet-popup .card")
     assert not [u for u in requested if "/api/lookup" in u]   # a click on a feature is not a map click
-    assert any("/tiles/compounds,issues/17/" in u for u in requested)
+    assert any("/tiles/compounds,buildings,issues/17/" in u for u in requested)
+    assert page.problems == []
+
+
+def test_close_up_an_issue_dot_is_drawn_over_its_building_and_a_building_opens_its_card(page, engine):
+    """Buildings come in the tiles, under the issues: a tap on a dot over a building opens the
+    issue, a tap elsewhere on the building the building's card."""
+    found = rows(engine, """SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, b.id AS building,
+            ST_X(far) AS far_lon, ST_Y(far) AS far_lat
+          FROM issue i JOIN stage st ON st.code = i.stage AND st.is_open
+          JOIN building b ON ST_Within(i.geom, ST_Buffer(b.geom, -0.00001))
+          CROSS JOIN LATERAL (SELECT g.geom AS far FROM ST_Dump(ST_GeneratePoints(ST_Buffer(b.geom, -0.00002), 40, 7)) g
+                               ORDER BY ST_Distance(g.geom, i.geom) DESC LIMIT 1) pick
+         WHERE NOT EXISTS (SELECT 1 FROM issue o WHERE o.id <> i.id AND ST_DWithin(o.geom, i.geom, 0.0001))
+         ORDER BY i.id LIMIT 1""")[0]
+    page.goto(page.base + "/")
+    page.wait_for_function("document.documentElement.dataset.gridmap === 'ready'", timeout=20_000)
+    page.evaluate(f"{MAP}.setView([{found['lat']}, {found['lon']}], 19, {{animate: false}})")
+    page.wait_for_function(DRAWN)
+    page.wait_for_timeout(300)
+    at = f"(([lat, lon]) => {{ const p = {MAP}.latLngToContainerPoint([lat, lon]);" \
+         " const r = document.querySelector('.folium-map').getBoundingClientRect(); return [r.x + p.x, r.y + p.y]; })"
+    page.mouse.click(*page.evaluate(at, [found["lat"], found["lon"]]))
+    page.wait_for_selector(f".leaflet-popup .card[data-issue='{found['id']}']")
+    page.evaluate(f"{MAP}.closePopup()")
+    page.mouse.click(*page.evaluate(at, [found["far_lat"], found["far_lon"]]))
+    page.wait_for_selector(f".leaflet-popup .card[data-building='{found['building']}']")
     assert page.problems == []

@@ -100,14 +100,16 @@ var GridMap = (function () {
     return ISSUE_PANE;
   }
 
+  // (larger on a wall screen, html.wall: read from across the room)
   function issueStyle(p) {
-    var late = p.sla === 3;
-    return {radius: 7, color: late ? OVERDUE : "#ffffff", weight: late ? 3 : 1.5,
+    var late = p.sla === 3, wall = document.documentElement.classList.contains("wall");
+    return {radius: wall ? 12 : 7, color: late ? OVERDUE : "#ffffff", weight: (late ? 3 : 1.5) * (wall ? 1.6 : 1),
             fillColor: cfg.stageColors[p.stage] || "#999", fillOpacity: 0.95};
   }
 
   function issueMarker(feature, latlng) {
-    return L.circleMarker(latlng, L.extend({pane: issuePane()}, issueStyle(feature.properties)));
+    return L.circleMarker(latlng, L.extend({pane: issuePane(), className: "gm-issue gm-issue-" + feature.properties.id},
+                                           issueStyle(feature.properties)));
   }
 
   // An issue's card: title, stage, category, day reported, and the actions of the viewer's role.
@@ -258,6 +260,7 @@ var GridMap = (function () {
     }).addTo(map);
     tiles = TileLayers.add(map, cfg, {
       compound: function (id, latlng) { if (!takeClick(latlng)) openCompound(id, latlng); },
+      building: function (id, latlng) { if (!takeClick(latlng)) openBuilding(id, latlng); },
       issue: function (id, latlng, p) {
         var card = issueCard(L.extend({id: id}, p || {}));
         L.popup({maxWidth: 300}).setLatLng(latlng).setContent(card).openOn(map);
@@ -507,8 +510,28 @@ var GridMap = (function () {
       });
   }
 
-  // Buildings are only drawn at street level, fetched for the visible area.
+  function buildingCard(p) {
+    return "<div class='card' data-building='" + esc(p.id) + "'><h4>" + esc(p.compound) + " " + esc(p.name) + "</h4>" +
+      "<p>" + esc(count("floors", p.floors)) + " · " + esc(count("units", p.units)) + "</p><ul>" +
+      list(p.heads, function (h) { return "<li>" + esc(role(h)) + (h.unit ? " (" + esc(h.unit) + ")" : "") + " " + person(h) + "</li>"; }) +
+      "</ul></div>";
+  }
+
+  // A building tapped on the tiles: its card (with the 三长 the viewer may see) from the
+  // buildings layer, asked for a few metres around the tap.
+  function openBuilding(id, latlng) {
+    var d = 0.0005, popup = L.popup({maxWidth: 320}).setLatLng(latlng).setContent(esc(S("loading"))).openOn(map);
+    fetchLayer("buildings", {bbox: [latlng.lng - d, latlng.lat - d, latlng.lng + d, latlng.lat + d].map(function (v) { return v.toFixed(6); }).join(",")},
+      function (data) {
+        var f = (data.features || []).filter(function (x) { return x.properties.id === id; })[0];
+        popup.setContent(f ? buildingCard(f.properties) : esc(S("error")));
+      }, function () { popup.setContent(esc(S("error"))); });
+  }
+
+  // Buildings are only drawn at street level, fetched for the visible area (on a tiled map
+  // they come in the tiles).
   function refreshBuildings() {
+    if (cfg.tiled) return;
     if (map.getZoom() < 17) {
       if (buildings) { map.removeLayer(buildings); buildings = null; }
       return;
@@ -520,11 +543,7 @@ var GridMap = (function () {
       buildings = L.geoJSON(data, {
         style: {color: "#334155", weight: 1, fillColor: "#f8fafc", fillOpacity: 0.9},
         onEachFeature: function (f, layer) {
-          var p = f.properties;
-          layer.bindPopup("<div class='card'><h4>" + esc(p.compound) + " " + esc(p.name) + "</h4>" +
-            "<p>" + esc(count("floors", p.floors)) + " · " + esc(count("units", p.units)) + "</p><ul>" +
-            list(p.heads, function (h) { return "<li>" + esc(role(h)) + (h.unit ? " (" + esc(h.unit) + ")" : "") + " " + person(h) + "</li>"; }) +
-            "</ul></div>");
+          layer.bindPopup(buildingCard(f.properties));
           layer.on("click", function (e) { L.DomEvent.stopPropagation(e); });
         }
       }).addTo(map);

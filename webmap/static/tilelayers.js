@@ -1,7 +1,8 @@
 // Compounds and open issues drawn from the vector tiles (/tiles/…) for maps too big for
 // GeoJSON: Leaflet.VectorGrid on a canvas, with the fills, outlines and stage colors of
-// GridMap's live layers. One tile request carries both layers ("compounds,issues"), so one
-// canvas per tile answers the clicks for both.
+// GridMap's live layers. One tile request carries the compounds, the buildings (drawn close
+// up) and the issues ("compounds,buildings,issues"), so one canvas per tile draws them in that
+// order (a dot is never under a building) and answers the clicks for all three.
 var TileLayers = (function () {
   "use strict";
 
@@ -121,8 +122,15 @@ var TileLayers = (function () {
   // Compounds colored by the page's mode, and (unless a past date is replayed: issues tiles
   // show the present) the open issues. ``on.compound(id, latlng, properties)`` and
   // ``on.issue(id, latlng, properties)`` are called on a click; a click on a cell zooms in.
+  // Buildings come in the same tiles, drawn close up (as GridMap's buildings), between the
+  // compounds and the issues: one canvas draws them in this order, so a dot stays on top.
+  var BUILDINGS_ZOOM = 17;
+  function buildingStyle(p, zoom) {
+    return zoom >= BUILDINGS_ZOOM ? {color: "#334155", weight: 1, fill: true, fillColor: "#f8fafc", fillOpacity: 0.9} : [];
+  }
+
   function add(map, cfg, on) {
-    var version = 0, layers = cfg.asOf ? "compounds" : "compounds,issues";
+    var version = 0, layers = cfg.asOf ? "compounds,buildings" : "compounds,buildings,issues";
     var params = {mode: cfg.mode, as_of: cfg.asOf || null, crs: cfg.gcj02 ? "gcj02" : null,
                   bbox: cfg.asOf && cfg.mode === "open" ? classExtent(map) : null};
     var grid = new Grid(tileUrl(layers, params), {
@@ -132,6 +140,7 @@ var TileLayers = (function () {
         compounds: function (p) {    // as GridMap.compoundStyle (tiles are public: nothing is "mine")
           return {color: "#475569", weight: 1, fill: true, fillColor: p.fill || "#cccccc", fillOpacity: 0.8};
         },
+        buildings: buildingStyle,
         issues: issueStyle(cfg)
       }
     });
@@ -141,6 +150,9 @@ var TileLayers = (function () {
       L.DomEvent.stopPropagation(e);   // the map's own click (a lookup) is not for this one
       if (p.count !== undefined) map.setView(e.latlng, Math.min(map.getZoom() + 2, POINTS_ZOOM));
       else if (p.stage !== undefined) on.issue(p.id, e.latlng, p);
+      else if (p.floors !== undefined) {
+        if (map.getZoom() >= BUILDINGS_ZOOM) on.building(p.id, e.latlng, p);
+      }
       else on.compound(p.id, e.latlng, p);
     });
     grid.addTo(map);

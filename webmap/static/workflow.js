@@ -68,7 +68,9 @@ var Workflow = (function () {
       (cfg.gcj02 ? "<input type='hidden' name='crs' value='gcj02'>" : "") +
       "<p class='gm-error' role='alert'></p><button type='submit'>" + esc(S("submit")) + "</button></form>";
     var form = MapKit.element(html).firstChild;
-    var popup = L.popup({maxWidth: 300}).setLatLng(latlng).setContent(form).openOn(map);
+    // (on a desk: wide enough for its fields, and panned clear of the controls at both sides)
+    var popup = L.popup({maxWidth: 320, minWidth: 260, autoPanPaddingTopLeft: [280, 60], autoPanPaddingBottomRight: [280, 40]})
+      .setLatLng(latlng).setContent(form).openOn(map);
     L.DomEvent.disableClickPropagation(form);
     // The outbox gives the record its idempotency key and keeps it when the network is gone.
     form.addEventListener("submit", function (e) {
