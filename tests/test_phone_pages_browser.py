@@ -47,6 +47,7 @@ def users(app):
 
 
 def fits_the_screen(page):
+    page.wait_for_load_state("load")   # every stylesheet applied (a busy machine may be slow to serve one)
     layout = page.evaluate(LAYOUT)
     assert layout["scroll"] <= PHONE["width"], f"{page.url} is {layout['scroll']} px wide"
     outside = [c["what"] for c in layout["controls"] if c["left"] < 0 or c["right"] > PHONE["width"] + 0.5]
