@@ -44,6 +44,12 @@ COMPOUND = f"""
 ISSUES = f"""SELECT i.id, i.community_id FROM issue i
               WHERE i.id = ANY(CAST(:ids AS int[])) AND {in_scope("i.community_id", "i.grid_id")}"""
 
+# The issues recorded with these idempotency keys (issue_request_key, migration 0014), inside
+# the recorder's area.
+ISSUE_KEYS = f"""SELECT k.key, i.id, i.community_id FROM issue_request_key k
+                   JOIN issue i ON i.id = k.issue_id AND i.community_id = k.community_id
+                  WHERE k.key = ANY(CAST(:keys AS text[])) AND {in_scope("i.community_id", "i.grid_id")}"""
+
 INSERT = """
     INSERT INTO patrol (community_id, compound_id, user_id, actor, visited_at, geom, distance_m,
                         placed_manually, nothing_found, note, idempotency_key, fingerprint)
@@ -56,7 +62,9 @@ INSERT = """
 
 def create(fields, actor, user_id, scope, max_distance_m, key=None):
     """Record a patrol. ``fields``: compound_id, lon/lat (None when unknown), placed_manually,
-    nothing_found, note, issue_ids, visited_at (None: now), photo ((mime, bytes) or None).
+    nothing_found, note, issue_ids, issue_keys (idempotency keys of issue records, for issues
+    recorded offline: the ids they were stored as), visited_at (None: now), photo ((mime, bytes)
+    or None).
     Returns (patrol dict, created). A key already stored for the same request returns that
     patrol and created=False; for another request it is refused (422)."""
     with db.transaction() as conn:
@@ -85,6 +93,13 @@ def create(fields, actor, user_id, scope, max_distance_m, key=None):
         if missing:
             raise PatrolError("issue_ids：没有诉求 %(ids)s，或不在您的范围内", 400,
                               ids=", ".join(map(str, missing)))
+        keys = fields.get("issue_keys") or []
+        keyed = db.rows(ISSUE_KEYS, {"keys": keys, **scope}, conn=conn) if keys else []
+        unknown = sorted(set(keys) - {r["key"] for r in keyed})
+        if unknown:
+            raise PatrolError("issue_keys：没有以 %(keys)s 记录的诉求（尚未同步？），或不在您的范围内", 400,
+                              keys=", ".join(unknown))
+        issues = list({r["id"]: r for r in [*issues, *keyed]}.values())
         patrol_id = db.scalar(INSERT, {
             "community_id": compound["community_id"], "compound_id": compound["id"], "user_id": user_id,
             "actor": actor, "visited_at": fields["visited_at"], "lon": fields["lon"], "lat": fields["lat"],

@@ -184,8 +184,7 @@ def test_the_issue_list_filters(client, engine):
     total = int(re.search(r'data-total="(\d+)"', page).group(1))
     assert total == scalar(engine, "SELECT count(*) FROM issue WHERE community_id = :c AND category = 'road'",
                            c=community)
-    cells = re.findall(r"<tr data-id=\"\d+\">\s*<td>\d+</td>\s*<td[^>]*>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
-                       page, re.S)
+    cells = re.findall(r'<td class="category">(.*?)</td>\s*<td class="community data">(.*?)</td>', page)
     assert cells and all(c == ("道路", name) for c in cells)
     assert "<li><b>汇丰社区</b></li>" in page and "类别：道路" in page
 

@@ -1,6 +1,6 @@
 """A grid leader's phone (Chromium at 390×844, Playwright's offline mode): the area opens
-offline with its contacts, issues recorded offline arrive exactly once when the network
-returns, nothing of another grid is kept on the device, and signing out leaves nothing."""
+offline with its contacts, issues and a patrol recorded offline arrive exactly once when the
+network returns (the patrol linked to the issue recorded during it), nothing of another grid is kept on the device, and signing out leaves nothing."""
 import io
 
 import pytest
@@ -46,7 +46,8 @@ class Requests:
 def phone(app, browser, live_server):
     seen = Requests(app)
     app.wsgi_app = seen
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  geolocation={"longitude": 0, "latitude": 0}, permissions=["geolocation"])
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -62,8 +63,17 @@ def _photo():
     return {"name": "steps.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
+# The record button: in the map's corner on a desk, in the bottom bar on a phone.
+RECORD = ".gm-record-control button, .gm-bottombar [data-slot='record'] button"
+
+
 def _record(page, lon, lat, title, photo=None):
-    page.click(".gm-record-control button")
+    page.click(RECORD)
+    _place_record(page, lon, lat, title, photo)
+
+
+def _place_record(page, lon, lat, title, photo=None):
+    """The record form opened: place it, fill it, submit it; it is queued."""
     page.evaluate("([lon, lat]) => Workflow.takeClick(L.latLng(lat, lon))", [lon, lat])
     page.fill(".gm-record input[name=title]", title)
     if photo:
@@ -115,10 +125,27 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     assert tel.get_attribute("href")[4:] in own_phones | {r[0] for r in q(engine, "SELECT leader_phone FROM grid")}
     page.keyboard.press("Escape")
 
-    # two issues recorded offline, one with a photo: both wait in the outbox
+    # two issues recorded offline, one with a photo, the other during a patrol (巡查打卡 from
+    # 我的范围 in the phone's bottom bar, at a position inside the compound) that links it: all
+    # three wait in the outbox
     _record(page, lon, lat, "离线记录一 楼道灯不亮", _photo())
-    _record(page, lon, lat, "离线记录二 井盖松动")
-    page.wait_for_function("document.querySelector('.gm-outbox-count').textContent === '待同步 2'")
+    page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
+    page.click(".gm-bottombar .gm-patrol-toggle")
+    page.click(f".gm-sheet .patrol-open[data-id='{compound_id}']")
+    sheet = page.locator(f".patrol-sheet[data-compound='{compound_id}']")
+    sheet.locator(".patrol-pos", has_text="已定位").wait_for(timeout=15_000)
+    sheet.locator(".patrol-record").click()
+    assert sheet.is_hidden()   # out of the way while the issue is placed and written
+    _place_record(page, lon, lat, "离线记录二 井盖松动")
+    linked = sheet.locator(".patrol-issues li[data-key]")
+    linked.wait_for()   # back, with the issue
+    issue_key = linked.get_attribute("data-key")
+    assert not sheet.locator("input[name=nothing_found]").is_checked()
+    sheet.locator("textarea[name=note]").fill("离线巡查 井盖待修")
+    sheet.locator(".patrol-submit").click()
+    sheet.locator(".patrol-done", has_text="已保存，待联网后同步").wait_for()
+    assert sheet.locator(".patrol-error").inner_text() == ""
+    page.wait_for_function("document.querySelector('.gm-outbox-count').textContent === '待同步 3'")
     assert page.is_visible(".gm-outbox-count")
     assert page.seen.paths == [], f"the offline page reached the server: {page.seen.paths}"
 
@@ -129,9 +156,11 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     leaked = [p for p in other_phones if p in kept["text"]]
     assert not leaked, f"another grid's contacts kept on the device: {leaked}"
 
-    # back online: the queue is sent (and sent again at once, and replayed): two issues, once each
-    snapshot = page.evaluate("Outbox.items().then(items => { window.sentOnce = items; return items.length; })")
-    assert snapshot == 2
+    # back online: the queue is sent (and sent again at once, and replayed): two issues and the
+    # patrol, once each
+    snapshot = page.evaluate("Outbox.items().then(items => { window.sentOnce = items; return items.map(i => [i.kind, i.key]); })")
+    assert [kind for kind, _key in snapshot] == ["issue", "issue", "patrol"]
+    assert snapshot[1][1] == issue_key   # the patrol names the issue by its record's key
     page.context.set_offline(False)
     page.evaluate("Promise.all([Outbox.sync(), Outbox.sync()])")
     page.wait_for_function("document.querySelector('.gm-outbox').hidden", timeout=20_000)
@@ -147,10 +176,15 @@ def test_grid_leader_works_offline_and_syncs_exactly_once(app, engine, phone):
     rows = q(engine, """SELECT i.id, i.title, p.issue_id IS NOT NULL FROM issue i
         LEFT JOIN issue_photo p ON p.issue_id = i.id WHERE i.title LIKE '离线记录%' ORDER BY i.title""")
     assert [(r[1], r[2]) for r in rows] == [("离线记录一 楼道灯不亮", True), ("离线记录二 井盖松动", False)]
-    assert sorted(status for status, _id in replay) == [200, 200]
-    assert {issue_id for _status, issue_id in replay} == {r[0] for r in rows}
-    keys = q(engine, "SELECT count(*) FROM issue_request_key WHERE issue_id = ANY(:ids)", ids=[r[0] for r in rows])
-    assert keys[0][0] == 2
+    patrols = q(engine, "SELECT id, compound_id, idempotency_key, nothing_found FROM patrol WHERE note = '离线巡查 井盖待修'")
+    assert [tuple(p[1:]) for p in patrols] == [(compound_id, snapshot[2][1], False)]
+    assert sorted(status for status, _id in replay) == [200, 200, 200]
+    assert [answer_id for _status, answer_id in replay] == [rows[0][0], rows[1][0], patrols[0][0]]
+    keys = q(engine, "SELECT key FROM issue_request_key WHERE issue_id = ANY(:ids) ORDER BY issue_id",
+             ids=[r[0] for r in rows])
+    assert [k[0] for k in keys] == [snapshot[0][1], snapshot[1][1]]
+    # the patrol is linked to the issue recorded during it, found by that record's key
+    assert q(engine, "SELECT issue_id FROM patrol_issue WHERE patrol_id = :p", p=patrols[0][0]) == [(rows[1][0],)]
     assert not page.errors, page.errors
 
     # signing out leaves nothing personal on the device, online or off
@@ -232,3 +266,40 @@ def test_a_refused_record_stays_with_the_servers_message(app, engine, phone):
     page.locator(".gm-outbox-list li.refused .gm-outbox-delete").click()
     page.wait_for_function("document.querySelector('.gm-outbox').hidden")
     assert q(engine, "SELECT count(*) FROM issue WHERE title = '离线记录 街道以外'")[0][0] == 0
+
+
+def test_a_patrol_sent_online_waits_for_the_issue_still_queued_before_it(app, engine, phone):
+    """Online, an issue recorded during a patrol did not get through (the network dropped for
+    that request): the patrol, which names it by its key, is sent after it, and linked."""
+    page = phone
+    add_user(app, "off_order", "grid_leader", "汇丰社区/第1网格")
+    compound_id, lon, lat = q(engine, """SELECT c.id, ST_X(p), ST_Y(p) FROM compound c JOIN grid g ON g.id = c.grid_id
+        JOIN community m ON m.id = c.community_id, ST_PointOnSurface(c.geom) p
+        WHERE m.name = '汇丰社区' AND g.name = '第1网格' ORDER BY c.id LIMIT 1""")[0]
+    page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
+    browser_login(page, "off_order", next_path="/?panel=myarea")
+    page.wait_for_selector("html[data-workflow=ready]")
+    page.wait_for_selector("html[data-outbox=ready]")
+    page.click(".gm-bottombar .gm-patrol-toggle")
+    page.click(f".gm-sheet .patrol-open[data-id='{compound_id}']")
+    sheet = page.locator(f".patrol-sheet[data-compound='{compound_id}']")
+    sheet.locator(".patrol-pos", has_text="已定位").wait_for(timeout=15_000)
+    # recording cancelled (the banner's cancel): the patrol form comes back
+    sheet.locator(".patrol-record").click()
+    assert sheet.is_hidden()
+    page.click(".gm-banner-cancel")
+    sheet.wait_for(state="visible")
+    sheet.locator(".patrol-record").click()
+    page.route("**/api/issues", lambda route: route.abort("connectionreset"))
+    _place_record(page, lon, lat, "巡查中记录 网络中断")
+    page.unroute("**/api/issues")
+    key = sheet.locator(".patrol-issues li[data-key]").get_attribute("data-key")
+    assert q(engine, "SELECT count(*) FROM issue_request_key WHERE key = :k", k=key)[0][0] == 0
+    sheet.locator(".patrol-submit").click()
+    page.wait_for_selector(".patrol-sheet[data-patrol], .patrol-error:not(:empty)", timeout=15_000)
+    assert sheet.locator(".patrol-error").inner_text() == ""
+    patrol_id = int(sheet.get_attribute("data-patrol"))
+    issue_id = q(engine, "SELECT issue_id FROM issue_request_key WHERE key = :k", k=key)[0][0]
+    assert q(engine, "SELECT issue_id FROM patrol_issue WHERE patrol_id = :p", p=patrol_id) == [(issue_id,)]
+    page.wait_for_function("document.querySelector('.gm-outbox').hidden")
+    assert not page.errors, page.errors

@@ -161,6 +161,46 @@ def test_issues_recorded_during_a_patrol_are_linked(app, engine, places, leader)
     assert refused.status_code == 400 and str(outside) in refused.get_json()["error"]
 
 
+def test_issues_recorded_offline_are_linked_by_their_keys(app, engine, places, leader):
+    """Offline the phone knows an issue only by its record's idempotency key: the patrol
+    carries the keys, the server finds the issues they stored, in the viewer's area."""
+    client = login(app.test_client(), leader)
+    mine = places["mine"]
+    issue_key, other_key, unknown = (str(uuid.uuid4()) for _ in range(3))
+    issue = client.post("/api/issues", json={"title": "离线井盖", "category": "road", "channel": "home_visit",
+                                            "lon": mine.lon, "lat": mine.lat},
+                        headers={"Idempotency-Key": issue_key}).get_json()["id"]
+    # a key not (yet) stored is a 400 naming it, and nothing is written
+    before = q(engine, "SELECT count(*) FROM patrol")[0][0]
+    refused = post(client, body_at(mine, nothing_found=False, issue_keys=[issue_key, unknown]))
+    assert refused.status_code == 400 and unknown in refused.get_json()["error"]
+    assert issue_key not in refused.get_json()["error"] and "issue_keys" in refused.get_json()["error"]
+    assert q(engine, "SELECT count(*) FROM patrol")[0][0] == before
+    # an issue of another area, by its key: refused alike
+    staff = login(app.test_client(), "p_staff")
+    other = places["other"]
+    assert staff.post("/api/issues", json={"title": "别处", "category": "road", "channel": "home_visit",
+                                           "lon": other.lon, "lat": other.lat},
+                      headers={"Idempotency-Key": other_key}).status_code == 201
+    assert post(client, body_at(mine, nothing_found=False, issue_keys=[other_key])).status_code == 400
+    # a form field, comma-separated, as the outbox sends it; with an id as well
+    plain = client.post("/api/issues", json={"title": "在线", "category": "road", "channel": "home_visit",
+                                            "lon": mine.lon, "lat": mine.lat}).get_json()["id"]
+    key = str(uuid.uuid4())
+    response = client.post("/api/patrols", data={
+        "compound_id": str(mine.id), "lon": str(mine.lon), "lat": str(mine.lat), "nothing_found": "false",
+        "issue_ids": str(plain), "issue_keys": issue_key}, content_type="multipart/form-data",
+        headers={"Idempotency-Key": key})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["issue_ids"] == sorted([issue, plain])
+    assert q(engine, "SELECT issue_id FROM patrol_issue WHERE patrol_id = :p ORDER BY issue_id",
+             p=response.get_json()["id"]) == [(i,) for i in sorted([issue, plain])]
+    # keys stand for findings: not with nothing_found; a malformed key names the field
+    assert "nothing_found" in post(client, body_at(mine, issue_keys=[issue_key])).get_json()["error"]
+    bad = post(client, body_at(mine, nothing_found=False, issue_keys=["has space"]))
+    assert bad.status_code == 400 and "issue_keys" in bad.get_json()["error"]
+
+
 def test_a_photo_in_a_multipart_patrol(app, places, leader):
     client = login(app.test_client(), leader)
     image = io.BytesIO()

@@ -53,11 +53,11 @@ def open_map(page, query=""):
     page.wait_for_function(READY, timeout=30_000)
 
 
-def grid_point(engine):
-    """An interior point of a compound of the leader's grid that has an open issue nowhere near."""
+def grid_point(engine, nth=0):
+    """An interior point of the ``nth`` compound of the leader's grid, and the compound's id."""
     return q(engine, """SELECT ST_X(p), ST_Y(p), c.id FROM compound c JOIN grid g ON g.id = c.grid_id
         JOIN community m ON m.id = c.community_id, ST_PointOnSurface(c.geom) p
-        WHERE m.name = '汇丰社区' AND g.name = '第1网格' ORDER BY c.id LIMIT 1""")[0]
+        WHERE m.name = '汇丰社区' AND g.name = '第1网格' ORDER BY c.id LIMIT 1 OFFSET :n""", n=nth)[0]
 
 
 def tap_map(page, lon, lat):
@@ -216,7 +216,9 @@ def test_the_confirmation_of_a_record_opens_the_new_issue(phone, engine):
 
 def test_issues_at_one_spot_open_as_a_list(phone, engine):
     page = phone
-    lon, lat, _ = grid_point(engine)
+    lon, lat, _ = grid_point(engine, 1)   # a spot no other test records at
+    assert not q(engine, "SELECT 1 FROM issue WHERE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.0002)",
+                 x=lon, y=lat)
     titles = ["同一地点 一", "同一地点 二", "同一地点 三"]
     ids = page.evaluate("""([lon, lat, titles]) => Promise.all(titles.map(t => {
         const body = new FormData();

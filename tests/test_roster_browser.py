@@ -21,6 +21,7 @@ def compound(app, engine):
 
 
 def _no_overflow(page):
+    page.wait_for_load_state("load")   # every stylesheet applied (a busy machine may be slow to serve one)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"page is {width}px wide"
 

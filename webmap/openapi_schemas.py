@@ -203,8 +203,8 @@ SCHEMAS.update({
         "description": "A grid leader's visit to a compound (grid leaders and community staff, inside "
                        "their area). A position farther than PATROL_MAX_DISTANCE_M (default 200 m) from "
                        "the compound is a 422 with the distance, unless placed_manually. Either "
-                       "nothing_found or issue_ids. Header Idempotency-Key: a retry with the same key "
-                       "returns the stored patrol (200); the same key with another body is a 422.",
+                       "nothing_found or issue_ids/issue_keys. Header Idempotency-Key: a retry with the "
+                       "same key returns the stored patrol (200); the same key with another body is a 422.",
         "properties": {
             "compound_id": {"type": "integer"},
             "lon": {"type": "number", "description": "WGS84 longitude of the phone (GPS)."},
@@ -216,6 +216,11 @@ SCHEMAS.update({
             "issue_ids": {"type": "array", "items": {"type": "integer"},
                           "description": "Issues recorded during the visit, inside the area (in a form: "
                                          "comma-separated)."},
+            "issue_keys": {"type": "array", "items": {"type": "string"},
+                           "description": "Issues recorded during the visit offline, by the Idempotency-Key "
+                                          "of their record (the phone knows no id yet); each must name an "
+                                          "issue already stored inside the area, else a 400 naming the key "
+                                          "(in a form: comma-separated)."},
             "note": string("At most 2000 characters.", maxLength=2000),
             "visited_at": string("When the visit was made (recorded offline), ISO 8601 with offset, "
                                   "within the last 7 days; default now.", format="date-time"),

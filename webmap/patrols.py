@@ -27,7 +27,8 @@ MAX_AGE = dt.timedelta(days=7)
 
 
 def _ids(value):
-    """issue_ids as a list: a JSON list, or a form field "12,15" (or a JSON list as text)."""
+    """issue_ids (or issue_keys) as a list: a JSON list, or a form field "12,15" (or a JSON list
+    as text)."""
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
@@ -47,6 +48,10 @@ class NewPatrol(validate.Body):
     placed_manually: validate.optional(bool) = None
     nothing_found: validate.optional(bool) = None
     issue_ids: Annotated[list[validate.Id], BeforeValidator(_ids), Field(max_length=100)] = []
+    # Issues recorded offline during the visit, by the idempotency keys of their records: the
+    # device knows no id yet. The outbox sends oldest first, so the issues arrive before this.
+    issue_keys: Annotated[list[Annotated[str, Field(pattern=KEY.pattern)]], BeforeValidator(_ids),
+                          Field(max_length=100)] = []
     note: validate.optional(validate.Text(2000)) = None
     visited_at: validate.optional(dt.datetime) = None
     idempotency_key: validate.optional(validate.Text(200)) = None
@@ -79,10 +84,12 @@ def patrol_fields(body, photo=None):
     if lon is not None and body.crs == "gcj02":
         lon, lat = (float(v) for v in basemaps.point_from_gcj02(lon, lat))
     nothing_found, issue_ids = bool(body.nothing_found), sorted(set(body.issue_ids))
-    if nothing_found == bool(issue_ids):
+    issue_keys = sorted(set(body.issue_keys))
+    if nothing_found == bool(issue_ids or issue_keys):
         raise BadRequest(_("nothing_found 与 issue_ids 应二选一：未发现问题，或列出本次登记的诉求"))
     return {"compound_id": body.compound_id, "lon": lon, "lat": lat, "placed_manually": placed_manually,
             "nothing_found": nothing_found, "note": body.note or "", "issue_ids": issue_ids,
+            "issue_keys": issue_keys,
             "visited_at": _visited_at(body.visited_at), "photo": photo}
 
 
@@ -136,7 +143,8 @@ def strings():
         "pickOnMap": _("在地图上点选位置"), "tapMap": _("请点击地图上您所在的位置"), "cancel": _("取消"),
         "manualAt": _("手动定位："), "note": _("备注"), "photo": _("照片（可选）"),
         "nothingFound": _("未发现问题"), "issues": _("本次登记的诉求："),
-        "recordIssue": _("记录诉求（关联本次巡查）"), "submit": _("打卡"), "close": _("关闭"),
+        "recordIssue": _("记录诉求（关联本次巡查）"), "issueQueued": _("诉求（待同步）"),
+        "submit": _("打卡"), "close": _("关闭"),
         "waitGps": _("正在获取位置，请稍候；或在地图上点选位置"), "queued": _("已保存，待联网后同步"),
         "recorded": _("已打卡"), "flagged": _("手动定位"), "error": _("提交失败，请重试"),
         "lastPatrol": _("上次巡查："), "never": _("从未巡查"),

@@ -8,13 +8,26 @@
   var S = JSON.parse(document.querySelector(".charts").getAttribute("data-strings"));
   var charts = [];
 
-  // Text scales with the screen: 1920 px wide is the wall screen.
-  function px(size) { return Math.max(11, Math.round(size * window.innerWidth / 1920)); }
+  // Text scales with the screen: 1920 px wide is the wall screen; never below 12 px (a phone).
+  function px(size) { return Math.max(12, Math.round(size * window.innerWidth / 1920)); }
+
+  // The width of a chart's box: what its labels have to share (a third of a wall, a phone).
+  function widthOf(id) { return document.getElementById(id).clientWidth || window.innerWidth; }
+
+  // Of n category labels side by side, every how many there is room to show one; text of
+  // ``chars`` characters at the axis' size (a digit about .6 em) and a gap.
+  function every(id, n, chars) {
+    var slot = (widthOf(id) - 3 * px(15)) / Math.max(1, n);
+    return Math.max(1, Math.ceil((chars * 0.6 * px(14) + 8) / slot));
+  }
 
   function base(extra) {
     var option = {
       textStyle: {fontFamily: FONT, color: INK, fontSize: px(16)},
-      grid: {left: px(12), right: px(24), top: px(36), bottom: px(8), containLabel: true},
+      // room at the top for the legend and the value over the highest bar, at the right for
+      // the last axis label (100%) and the value beside the longest bar
+      grid: {left: px(12), right: Math.max(px(24), 32), top: Math.max(px(36), 2 * px(16) + 16), bottom: px(8),
+             containLabel: true},
       // Tooltips drawn in the canvas (richText), not as HTML: names are data, and the page's
       // CSP refuses the inline styles of ECharts' HTML tooltips.
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, renderMode: "richText", textStyle: {fontSize: px(16)}},
@@ -55,13 +68,18 @@
   }
 
   function render(d) {
+    // Month numbers (every one on a wall, every second or third on a phone), with the year under
+    // the first and under the first shown of each year; the counts over the bars when there is
+    // room for them (else a tap on a bar tells its count).
+    var step = every("chart-months", d.months.length, 2), counts = every("chart-months", d.months.length, 3) === 1;
     draw("chart-months", base({
       legend: {show: false},
-      // Month numbers, with the year under the first month and every January.
       xAxis: axis("category", d.months.map(function (m) { return m.month; }), {axisLabel: {fontSize: px(14), color: INK,
-        interval: 0, formatter: function (v, i) { return v.slice(5) + (i === 0 || v.slice(5) === "01" ? "\n" + v.slice(0, 4) : ""); }}}),
+        interval: step - 1, formatter: function (v, i) {
+          return v.slice(5) + (i === 0 || +v.slice(5) <= step ? "\n" + v.slice(0, 4) : "");
+        }}}),
       yAxis: axis("value", null, {minInterval: 1}),
-      series: [{type: "bar", name: S.issues, itemStyle: {color: "#b45309"}, label: label("top"),
+      series: [{type: "bar", name: S.issues, itemStyle: {color: "#b45309"}, label: counts ? label("top") : {show: false},
         data: d.months.map(function (m) { return item(m.count, m.href); })}]
     }));
 
@@ -70,7 +88,8 @@
       legend: {show: false},
       xAxis: axis("value", null, {minInterval: 1}),
       yAxis: axis("category", categories.map(function (c) { return c.name; }),
-        {axisLabel: {fontSize: px(15), color: INK, interval: 0, width: px(170), overflow: "truncate"}}),
+        {axisLabel: {fontSize: px(15), color: INK, interval: 0, overflow: "break",
+          width: Math.max(px(170), Math.round(widthOf("chart-categories") * 0.38))}}),
       series: [{type: "bar", name: S.issues, itemStyle: {color: "#2563eb"}, label: label("right"),
         data: categories.map(function (c) { return item(c.count, c.href); })}]
     }));
@@ -108,7 +127,9 @@
 
     draw("chart-platforms", base({
       xAxis: axis("category", d.platforms.map(function (p) { return p.name; }),
-        {axisLabel: {fontSize: px(14), color: INK, interval: 0, width: px(130), overflow: "break"}}),
+        {axisLabel: {fontSize: px(14), color: INK, interval: 0, overflow: "break",
+          // the width of a platform's place on the axis: whole words, lines broken between them
+          width: Math.floor((widthOf("chart-platforms") - 4 * px(15)) / Math.max(1, d.platforms.length)) - 8}}),
       yAxis: axis("value", null, {minInterval: 1}),
       series: [
         {type: "bar", name: S.meetings, itemStyle: {color: "#7c2d12"}, label: label("top"),
@@ -145,9 +166,8 @@
           var now = document.querySelector(selector), next = fresh.querySelector(selector);
           if (now && next) now.innerHTML = next.innerHTML;
         });
-        charts.forEach(function (c) { c.dispose(); });
-        charts = [];
-        render(got[1]);
+        last = got[1];
+        redraw();
         var error = document.querySelector(".charts > .error");
         if (error) error.remove();
         document.documentElement.setAttribute("data-refreshed", String(Date.now()));
@@ -155,9 +175,20 @@
       .catch(showError);
   }
 
+  // The labels are laid out for the chart's width: a new width (a phone turned) draws anew.
+  var last = null, resizing = null;
+  function redraw() {
+    charts.forEach(function (c) { c.dispose(); });
+    charts = [];
+    render(last);
+  }
+
   function start() {
-    load().then(render).catch(showError);
-    window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+    load().then(function (d) { last = d; render(d); }).catch(showError);
+    window.addEventListener("resize", function () {
+      clearTimeout(resizing);
+      if (last) resizing = setTimeout(redraw, 150);
+    });
     var every = +document.body.getAttribute("data-refresh");
     if (every > 0) setInterval(refresh, every * 1000);
   }

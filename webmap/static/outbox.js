@@ -88,7 +88,26 @@ var Outbox = (function () {
     }
     return put(item).then(function () {
       if (!navigator.onLine) return {queued: true, key: item.key};
-      return deliver(item, true).then(function (res) { if (res && res.queued) res.key = item.key; return res; });
+      return older(item).then(function (clear) {
+        if (!clear) return {queued: true, key: item.key};
+        return deliver(item, true).then(function (res) { if (res && res.queued) res.key = item.key; return res; });
+      });
+    });
+  }
+
+  // Before a new record goes out, the user's records still waiting go, oldest first: a patrol
+  // names the issues recorded during it by their keys, and they must be stored first.
+  // Resolves false when one of them cannot get through (the new one then waits too).
+  function older(item) {
+    return items().then(function (all) {
+      var waiting = all.filter(function (i) {
+        return i.state === "queued" && i.user === item.user && i.created < item.created;
+      });
+      return waiting.reduce(function (previous, one) {
+        return previous.then(function (clear) {
+          return clear && deliver(one, false).then(function (res) { return !res.queued; });
+        });
+      }, Promise.resolve(true));
     });
   }
 

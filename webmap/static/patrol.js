@@ -35,10 +35,12 @@ var Patrol = (function () {
   function showIssues() {
     q(".patrol-issues").innerHTML = visit.issueIds.map(function (id) {
       return "<li data-issue='" + esc(id) + "'>#" + esc(id) + "</li>";
+    }).join("") + visit.issueKeys.map(function (key) {
+      return "<li class='queued' data-key='" + esc(key) + "'>" + esc(S("issueQueued")) + "</li>";
     }).join("");
-    var none = q("input[name=nothing_found]");
-    if (visit.issueIds.length) none.checked = false;
-    none.disabled = visit.issueIds.length > 0;
+    var none = q("input[name=nothing_found]"), found = visit.issueIds.length + visit.issueKeys.length;
+    if (found) none.checked = false;
+    none.disabled = found > 0;
   }
 
   function locate() {
@@ -68,7 +70,7 @@ var Patrol = (function () {
     close();
     map.closePopup();
     visit = {compound: compound, lat: null, lon: null, accuracy: null, manual: false, denied: false,
-             picking: false, issueIds: [], key: MapKit.newKey(), sent: false};
+             picking: false, issueIds: [], issueKeys: [], key: MapKit.newKey(), sent: false};
     sheet = L.DomUtil.create("div", "patrol-sheet", document.body);
     sheet.setAttribute("role", "dialog");
     sheet.setAttribute("data-compound", compound.id);
@@ -90,10 +92,15 @@ var Patrol = (function () {
     q(".patrol-manual").addEventListener("click", function () { visit.picking = true; showPosition(); });
     q(".patrol-cancel-pick").addEventListener("click", function () { visit.picking = false; showPosition(); });
     // An issue recorded while the form is open is one found on this visit: the record
-    // control's next tap places it, and its confirmation (data-issue) links it here.
+    // control's next tap places it, and its confirmation links it here: by its id (data-issue)
+    // when it was stored, by its record's idempotency key (data-key) when it waits offline.
+    // Meanwhile the form steps aside (the map and the record form need the screen) and comes
+    // back with the confirmation, or when the record is cancelled or its form closed.
     q(".patrol-record").addEventListener("click", function () {
-      var button = document.querySelector(".gm-record-control button");
-      if (button) { visit.linking = true; button.click(); }
+      if (!window.Workflow || !Workflow.startRecording) return;
+      Workflow.startRecording();   // (closes the popup open now: not the record form's)
+      visit.linking = true;
+      sheet.classList.add("waiting");
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); submit(form); });
     showPosition();
@@ -112,6 +119,7 @@ var Patrol = (function () {
     data.append("placed_manually", visit.manual ? "true" : "false");
     data.append("nothing_found", form.nothing_found.checked ? "true" : "false");
     data.append("issue_ids", visit.issueIds.join(","));
+    data.append("issue_keys", visit.issueKeys.join(","));
     data.append("note", form.note.value);
     data.append("visited_at", new Date().toISOString());
     if (form.photo.files.length) data.append("photo", form.photo.files[0]);
@@ -171,16 +179,35 @@ var Patrol = (function () {
     return true;
   }
 
+  function resume() {
+    if (!visit) return;
+    visit.linking = false;
+    sheet.classList.remove("waiting");
+  }
+
   function watchRecords() {
+    // recording cancelled (the banner's cancel): no tap mode and no record form
+    new MutationObserver(function () {
+      if (visit && visit.linking && !L.DomUtil.hasClass(map.getContainer(), "gm-recording") &&
+          !document.querySelector(".gm-record")) resume();
+    }).observe(map.getContainer(), {attributes: true, attributeFilter: ["class"]});
+    // the record form closed before its confirmation came (which ends the linking)
+    map.on("popupclose", function () { if (visit && visit.linking) resume(); });
     new MutationObserver(function (changes) {
       if (!visit || !visit.linking) return;
       changes.forEach(function (change) {
         Array.prototype.forEach.call(change.addedNodes, function (node) {
-          var done = node.nodeType === 1 && (node.matches(".gm-done[data-issue]") ? node : node.querySelector(".gm-done[data-issue]"));
+          var sel = ".gm-done[data-issue], .gm-queued[data-key]";
+          var done = node.nodeType === 1 && (node.matches(sel) ? node : node.querySelector(sel));
           if (!done) return;
-          var id = +done.getAttribute("data-issue");
-          if (visit.issueIds.indexOf(id) < 0) visit.issueIds.push(id);
-          visit.linking = false;
+          if (done.hasAttribute("data-issue")) {
+            var id = +done.getAttribute("data-issue");
+            if (visit.issueIds.indexOf(id) < 0) visit.issueIds.push(id);
+          } else {
+            var key = done.getAttribute("data-key");
+            if (visit.issueKeys.indexOf(key) < 0) visit.issueKeys.push(key);
+          }
+          resume();
           showIssues();
         });
       });
