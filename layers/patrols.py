@@ -185,8 +185,34 @@ SELECT level, id, name, compounds, week, month,
   FROM per ORDER BY o, id"""
 
 
+# Above a subdistrict, coverage is given per child area (a city's districts, a district's
+# subdistricts): a row per community and grid of a whole city would fill the page with
+# thousands of rows that grow with the city.
+COVERAGE_BY_AREA = """
+WITH a AS MATERIALIZED ({communities})
+SELECT '{level}' AS level, p.id, p.name, count(*)::int AS compounds,
+       count(*) FILTER (WHERE s.last_patrol_at > :t - interval '7 days')::int AS week,
+       count(*) FILTER (WHERE s.last_patrol_at > :t - interval '30 days')::int AS month,
+       round(100.0 * count(*) FILTER (WHERE s.last_patrol_at > :t - interval '7 days') / nullif(count(*), 0))::int AS week_pct,
+       round(100.0 * count(*) FILTER (WHERE s.last_patrol_at > :t - interval '30 days') / nullif(count(*), 0))::int AS month_pct
+  FROM compound c JOIN a ON a.community_id = c.community_id
+  JOIN community m ON m.id = c.community_id JOIN subdistrict sd ON sd.id = m.subdistrict_id
+  {join}
+  LEFT JOIN patrol_state s ON s.community_id = c.community_id AND s.compound_id = c.id
+ GROUP BY p.id, p.name ORDER BY p.id"""
+CHILD_AREAS = {   # an area's level → (the level of its rows, the join naming them p)
+    "city": ("district", "JOIN district p ON p.id = sd.district_id"),
+    "district": ("subdistrict", "JOIN subdistrict p ON p.id = sd.id"),
+}
+
+
 def coverage(area, t):
-    """Rows of (level 'community' or 'grid', id, name, compounds, week, month, week_pct,
-    month_pct) for ``area`` (layers.hierarchy.Area) at the moment ``t``."""
-    sql = COVERAGE.format(communities=area.communities_sql())
+    """Rows of (level, id, name, compounds, week, month, week_pct, month_pct) for ``area``
+    (layers.hierarchy.Area) at the moment ``t``: per community and grid within a subdistrict
+    or less, per district in a city and per subdistrict in a district."""
+    if area.level in CHILD_AREAS:
+        level, join = CHILD_AREAS[area.level]
+        sql = COVERAGE_BY_AREA.format(communities=area.communities_sql(), level=level, join=join)
+    else:
+        sql = COVERAGE.format(communities=area.communities_sql())
     return [dict(r) for r in db.rows(sql, {**area.params, "t": t})]

@@ -276,6 +276,21 @@ def test_the_dashboard_shows_patrol_coverage(app, engine, places, client):
     assert "巡查覆盖率" in page and page.count("<meter") == 2 * len(d["patrol"])
 
 
+def test_above_a_subdistrict_coverage_is_per_child_area(app, engine, places, client):
+    """A city's dashboard lists coverage per district, a district's per subdistrict: never a
+    row per community and grid of a whole city."""
+    ids = [r[0] for r in q(engine, "SELECT id FROM compound ORDER BY id LIMIT 12")]
+    _set_visits(engine, {i: d for i, d in zip(ids, [3, 20, 60] * 4)})
+    total = q(engine, "SELECT count(*) FROM compound")[0][0]
+    district, subdistrict = q(engine, "SELECT district_id, id FROM subdistrict ORDER BY id LIMIT 1")[0]
+    for area, level, place in (("city", "district", district), (f"district:{district}", "subdistrict", subdistrict)):
+        d = client.get(f"/api/dashboard.json?area={area}").get_json()
+        assert [(r["level"], r["id"], r["compounds"], r["week"], r["month"]) for r in d["patrol"]] == \
+            [(level, place, total, 4, 8)], area
+    page = client.get("/dashboard?area=city").get_data(as_text=True)
+    assert "<th>各区</th>" in page and page.count("<meter") == 2
+
+
 def test_my_area_lists_never_visited_first_then_longest_ago(app, engine, places, leader):
     client = login(app.test_client(), leader)
     mine = [r[0] for r in q(engine, "SELECT id FROM compound WHERE grid_id = :g ORDER BY id", g=places["mine"].grid_id)]

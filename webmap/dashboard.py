@@ -110,4 +110,5 @@ def page():
                            area=d["area"], children=d["children"] if where.level != "community" else [],
                            strings=strings(where.level), sample=d["sample"], refresh=REFRESH_SECONDS,
                            query=where.query, patrol=d["patrol"],
+                           patrol_heading=children_label(where.level) if where.level in ("city", "district") else _("社区 / 网格"),
                            updated=dt.datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M"))
