@@ -111,17 +111,13 @@ def lookups(page, places):
 
 
 def issue_popups(page, issue_ids, actions):
-    """Open each issue's marker popup; ``actions``: the viewer may act on it (its step form)."""
+    """Open each issue's card as its references do (GridMap.showIssue: from its marker when it is
+    drawn); ``actions``: the viewer may act on it (its step form)."""
     for issue_id in issue_ids:
-        page.wait_for_function(f"""(() => {{ let found = null, group = null;
-            {MAP}.eachLayer(l => {{ if (l.zoomToShowLayer) l.getLayers().forEach(x => {{
-                if (x.feature && x.feature.properties.id === {issue_id}) {{ found = x; group = l; }} }}); }});
-            if (!found) return false;
-            group.zoomToShowLayer(found, () => found.openPopup());
-            return true; }})()""", timeout=15_000)
-        page.wait_for_function("document.querySelector('.leaflet-popup .card h4') !== null", timeout=8_000)
+        page.evaluate(f"GridMap.showIssue({issue_id})")
+        page.wait_for_selector(f".leaflet-popup .gm-issue-card[data-issue='{issue_id}'] h4", timeout=15_000)
         if actions:
-            page.wait_for_selector(f".gm-actions[data-issue='{issue_id}']", timeout=8_000)
+            page.wait_for_selector(f".gm-actions[data-issue='{issue_id}']", timeout=15_000)
         idle(page)
 
 
