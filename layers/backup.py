@@ -8,6 +8,7 @@ DATABASE_URL never shows in the process list.
 import os
 import re
 import subprocess
+import tempfile
 
 import sqlalchemy as sa
 from tqdm import tqdm
@@ -31,6 +32,10 @@ TABLES = """
      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"""
 
 
+# The Citus extension's own entries in a backup of a coordinator (citus, citus_columnar).
+CITUS_ITEM = re.compile(r" (EXTENSION - |COMMENT - EXTENSION )citus(_columnar)?( |$)")
+
+
 class BackupError(RuntimeError):
     """A backup or restore was refused or failed; the message says why."""
 
@@ -46,7 +51,7 @@ def _libpq_env(url):
     """The environment that points libpq at ``url`` (PGHOST, PGDATABASE, ...)."""
     u = sa.engine.make_url(url)
     env = dict(os.environ)
-    for var, value in (("PGHOST", u.host or u.query.get("host")), ("PGPORT", u.port),
+    for var, value in (("PGHOST", u.host or u.query.get("host")), ("PGPORT", u.port or u.query.get("port")),
                        ("PGUSER", u.username), ("PGPASSWORD", u.password),
                        ("PGDATABASE", u.database), ("PGSSLMODE", u.query.get("sslmode"))):
         if value is not None:
@@ -102,9 +107,18 @@ def restore(eng, url, path):
     listing = subprocess.run([_program("pg_restore"), "--list", path], capture_output=True, text=True)
     if listing.returncode != 0:
         raise BackupError(f"不是 pg_dump 自定义格式的备份文件：{path}（{listing.stderr.strip()}）")
-    entries = sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";"))
-    # Owners and grants are the restoring user's: the backup may come from another server.
-    _run([_program("pg_restore"), "--single-transaction", "--exit-on-error", "--no-owner",
-          "--no-privileges", "--verbose", f"--dbname={_libpq_env(url)['PGDATABASE']}", path],
-         _libpq_env(url), entries, re.compile(r"^pg_restore: (creating|processing|executing)"), "item")
-    return entries
+    # A backup of a Citus coordinator holds every row (pg_dump reads a distributed table
+    # through the coordinator) as plain tables, and the Citus extension, which is left out:
+    # the restore is a single-node database, on plain PostgreSQL or on a Citus coordinator
+    # (then `db distribute` spreads it again; docs/scaling.md).
+    items = [line for line in listing.stdout.splitlines()
+             if line and not line.startswith(";") and not CITUS_ITEM.search(line)]
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
+        chosen.write("\n".join(items) + "\n")
+        chosen.flush()
+        # Owners and grants are the restoring user's: the backup may come from another server.
+        _run([_program("pg_restore"), "--single-transaction", "--exit-on-error", "--no-owner",
+              "--no-privileges", "--verbose", f"--use-list={chosen.name}",
+              f"--dbname={_libpq_env(url)['PGDATABASE']}", path],
+             _libpq_env(url), len(items), re.compile(r"^pg_restore: (creating|processing|executing)"), "item")
+    return len(items)

@@ -1,4 +1,6 @@
 """Compounds: the figures each color mode needs, the layer, and the popup card."""
+import datetime as dt
+
 from layers import db, features
 from layers.access_log import revealed
 from layers.issues import state_sql, t_params
@@ -24,7 +26,9 @@ MISSING_HEADS = f"""
 # due_soon_at, due_at, missing_heads, has_org, last_patrol_at). Now: compound_state and
 # patrol_state, kept by triggers (migrations 0006, 0016), so coloring a viewport reads only its
 # own rows. At a past moment: replayed from the event log and the patrols, for the compounds
-# of the bbox only.
+# of the bbox only, each tally grouped by (community, compound) apart and joined to the
+# compounds after (on Citus a distributed subquery grouped by its distribution column; a
+# lateral join from the compound reference table into the shards is refused).
 STATE_NOW = """SELECT s.compound_id, s.community_id, s.open_issues, s.due_soon_at, s.due_at, s.missing_heads,
                       s.has_org, p.last_patrol_at
                  FROM compound_state s
@@ -34,19 +38,26 @@ STATE_AS_OF = f"""
            o.due_soon_at, o.due_at, {MISSING_HEADS} AS missing_heads,
            EXISTS (SELECT 1 FROM self_governance_org g WHERE g.compound_id = c.id
                     AND (g.founded_on IS NULL OR g.founded_on <= :t)) AS has_org,
-           (SELECT max(p.visited_at) FROM patrol p WHERE p.compound_id = c.id AND p.visited_at <= :t)
-               AS last_patrol_at
+           p.last_patrol_at
       FROM compound c
-      LEFT JOIN LATERAL (
-          SELECT count(*) AS n,
+      LEFT JOIN (
+          SELECT i.community_id, i.compound_id, count(*) AS n,
                  min(e.at + make_interval(days => st.deadline_days) * 0.75) AS due_soon_at,
                  min(e.at + make_interval(days => st.deadline_days)) AS due_at
             FROM issue i
+            JOIN compound c ON c.id = i.compound_id
             CROSS JOIN LATERAL (SELECT to_stage, at FROM issue_event e
                                  WHERE e.community_id = i.community_id AND e.issue_id = i.id AND e.at <= :t AND e.kind = 'stage'
                                  ORDER BY e.at DESC, e.id DESC LIMIT 1) e
             JOIN stage st ON st.code = e.to_stage AND st.is_open
-           WHERE i.compound_id = c.id AND i.reported_at <= :t) o ON true
+           WHERE i.reported_at <= :t AND {{where}}
+           GROUP BY i.community_id, i.compound_id) o ON o.community_id = c.community_id AND o.compound_id = c.id
+      LEFT JOIN (
+          SELECT p.community_id, p.compound_id, max(p.visited_at) AS last_patrol_at
+            FROM patrol p
+            JOIN compound c ON c.id = p.compound_id
+           WHERE p.visited_at <= :t AND {{where}}
+           GROUP BY p.community_id, p.compound_id) p ON p.community_id = c.community_id AND p.compound_id = c.id
      WHERE {{where}}"""
 
 
@@ -88,10 +99,12 @@ CLASS = {
                    WHEN s.due_soon_at < :t THEN 2 ELSE 1 END""",
     "grid": "coalesce(g.color % cardinality(CAST(:colors AS text[])), -1)",
     "governance": "2 * (s.missing_heads > 0)::int + (NOT s.has_org)::int",
-    # Days since the last patrol: within 7, within 30, longer, never.
+    # Days since the last patrol: within 7, within 30, longer, never. (The two moments come
+    # as parameters: timestamptz - interval is only stable, and Citus pushes down no
+    # FROM-less subquery that calls what is not immutable.)
     "patrol": """CASE WHEN s.last_patrol_at IS NULL THEN 3
-                      WHEN s.last_patrol_at >= :t - interval '7 days' THEN 0
-                      WHEN s.last_patrol_at >= :t - interval '30 days' THEN 1 ELSE 2 END""",
+                      WHEN s.last_patrol_at >= :week_ago THEN 0
+                      WHEN s.last_patrol_at >= :month_ago THEN 1 ELSE 2 END""",
 }
 PATROL_CLASSES = ("week", "month", "longer", "never")
 # What ``cls`` says: the class, except in the grid mode where it is the grid, and in the
@@ -119,8 +132,10 @@ def query(mode, style, bbox=None, scope=PUBLIC, as_of=None):
     state_sql, state_params = state(as_of, bbox)
     where, params = features.bbox_clause(bbox, "c.geom")
     sql = LAYER.format(state=state_sql, klass=CLASS[mode], cls=CLS.get(mode, "k.k::text"), where=where)
+    t = state_params["t"]
     return sql, dict(params, **state_params, **scope, breaks=list(style.get("breaks", [])),
-                     colors=list(style["colors"]))
+                     colors=list(style["colors"]), week_ago=t - dt.timedelta(days=7),
+                     month_ago=t - dt.timedelta(days=30))
 
 
 # Inside the viewer's area names and phones in full; outside, masked names and no phones.
@@ -154,7 +169,7 @@ CARD_ISSUES = f"""
     SELECT i.id, CASE WHEN {in_scope("i.community_id", "i.grid_id")} OR s.stage <> 'reported'
                       THEN i.title END AS title,
            s.stage, st.name_zh AS stage_name
-      FROM s JOIN issue i ON i.id = s.id JOIN stage st ON st.code = s.stage
+      FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id JOIN stage st ON st.code = s.stage
      WHERE s.compound_id = :id AND st.is_open
      ORDER BY i.reported_at DESC LIMIT 30"""
 

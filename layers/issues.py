@@ -53,7 +53,7 @@ LAYER = f"""
                 THEN i.title END AS title,
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on,
            {{sla}} AS sla, i.geom
-      FROM s JOIN issue i ON i.id = s.id
+      FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id
       JOIN stage st ON st.code = s.stage
       JOIN category cat ON cat.code = i.category
      WHERE st.is_open AND {{where}}
@@ -77,7 +77,7 @@ HEAT_AS_OF = """
     WITH s AS ({state})
     SELECT round(ST_Y(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lat,
            round(ST_X(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lon, count(*) AS n
-      FROM s JOIN issue i ON i.id = s.id JOIN stage st ON st.code = s.stage
+      FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id JOIN stage st ON st.code = s.stage
      WHERE st.is_open AND {where}
      GROUP BY ST_SnapToGrid(i.geom, :cell)"""
 

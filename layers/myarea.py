@@ -28,7 +28,7 @@ ISSUES = f"""
     SELECT i.id, i.title, s.stage, st.name_zh AS stage_name, c.name AS compound, {SLA} AS sla,
            ceil(extract(epoch FROM (:t - s.since)) / 86400 - st.deadline_days) AS days_over,  -- never "0 days" late
            to_char(i.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS reported_on
-      FROM s JOIN issue i ON i.id = s.id JOIN stage st ON st.code = s.stage AND st.is_open
+      FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id JOIN stage st ON st.code = s.stage AND st.is_open
       LEFT JOIN compound c ON c.id = i.compound_id
      WHERE {in_scope("i.community_id", "i.grid_id")}
      ORDER BY sla DESC, days_over DESC, i.id

@@ -45,10 +45,12 @@ ISSUES = f"""SELECT i.id, i.community_id FROM issue i
               WHERE i.id = ANY(CAST(:ids AS int[])) AND {in_scope("i.community_id", "i.grid_id")}"""
 
 # The issues recorded with these idempotency keys (issue_request_key, migration 0014), inside
-# the recorder's area.
-ISSUE_KEYS = f"""SELECT k.key, i.id, i.community_id FROM issue_request_key k
-                   JOIN issue i ON i.id = k.issue_id AND i.community_id = k.community_id
-                  WHERE k.key = ANY(CAST(:keys AS text[])) AND {in_scope("i.community_id", "i.grid_id")}"""
+# the recorder's area: the keys first, then their issues by community and id (the keys are
+# distributed by key, the issues by community: Citus joins them only this way).
+ISSUE_KEYS = "SELECT key, issue_id, community_id FROM issue_request_key WHERE key = ANY(CAST(:keys AS text[]))"
+KEYED_ISSUES = f"""SELECT i.id, i.community_id FROM issue i
+                    WHERE i.community_id = ANY(CAST(:communities AS int[])) AND i.id = ANY(CAST(:ids AS int[]))
+                      AND {in_scope("i.community_id", "i.grid_id")}"""
 
 INSERT = """
     INSERT INTO patrol (community_id, compound_id, user_id, actor, visited_at, geom, distance_m,
@@ -94,7 +96,7 @@ def create(fields, actor, user_id, scope, max_distance_m, key=None):
             raise PatrolError("issue_ids：没有诉求 %(ids)s，或不在您的范围内", 400,
                               ids=", ".join(map(str, missing)))
         keys = fields.get("issue_keys") or []
-        keyed = db.rows(ISSUE_KEYS, {"keys": keys, **scope}, conn=conn) if keys else []
+        keyed = _keyed_issues(keys, scope, conn) if keys else []
         unknown = sorted(set(keys) - {r["key"] for r in keyed})
         if unknown:
             raise PatrolError("issue_keys：没有以 %(keys)s 记录的诉求（尚未同步？），或不在您的范围内", 400,
@@ -115,6 +117,18 @@ def create(fields, actor, user_id, scope, max_distance_m, key=None):
                        {"c": compound["community_id"], "p": patrol_id, "m": fields["photo"][0],
                         "b": fields["photo"][1]}, conn=conn)
         return get(patrol_id, scope, conn=conn), True
+
+
+def _keyed_issues(keys, scope, conn):
+    """[{key, id, community_id}] of the issues recorded with ``keys`` inside ``scope``."""
+    stored = db.rows(ISSUE_KEYS, {"keys": keys}, conn=conn)
+    if not stored:
+        return []
+    found = {(r["community_id"], r["id"]) for r in db.rows(KEYED_ISSUES, {
+        "communities": sorted({r["community_id"] for r in stored}),
+        "ids": sorted({r["issue_id"] for r in stored}), **scope}, conn=conn)}
+    return [{"key": r["key"], "id": r["issue_id"], "community_id": r["community_id"]}
+            for r in stored if (r["community_id"], r["issue_id"]) in found]
 
 
 PATROLS = f"""

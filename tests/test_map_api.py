@@ -392,7 +392,7 @@ def test_compound_card_replays_an_as_of_date(client, engine):
     with engine.connect() as conn:
         compound_id, expected = conn.execute(sa.text("""
             WITH s AS (SELECT i.id, i.compound_id, e.to_stage FROM issue i CROSS JOIN LATERAL (
-                         SELECT to_stage FROM issue_event e WHERE e.issue_id = i.id
+                         SELECT to_stage FROM issue_event e WHERE e.community_id = i.community_id AND e.issue_id = i.id
                             AND e.at <= CAST(:day AS date) + interval '1 day' - interval '8 hours'
                           ORDER BY e.at DESC, e.id DESC LIMIT 1) e)
             SELECT s.compound_id, count(*) FROM s JOIN stage st ON st.code = s.to_stage AND st.is_open

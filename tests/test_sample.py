@@ -84,7 +84,7 @@ def test_issues_span_all_stages_and_two_years(engine):
     assert scalar(engine, "SELECT now() - min(reported_at) > interval '600 days' FROM issue")
     # every issue's log starts at `reported` and ends at its current stage
     assert scalar(engine, """SELECT count(*) FROM issue i WHERE i.stage <> (
-                          SELECT to_stage FROM issue_event e WHERE e.issue_id = i.id
+                          SELECT to_stage FROM issue_event e WHERE e.community_id = i.community_id AND e.issue_id = i.id
                           ORDER BY at DESC, id DESC LIMIT 1)""") == 0
 
 
