@@ -4,6 +4,7 @@ that opens the map at the issue."""
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import add_user, login, public_ledger_app, q
 
@@ -30,15 +31,17 @@ def late(engine):
          WHERE st.is_open AND st.deadline_days IS NOT NULL AND m.name = '汇丰社区' AND g.name = '第1网格'
          ORDER BY i.id LIMIT 2""")
     (three, leader, community), (today, _, _) = picked
+    # The moments are computed first: Citus runs no UPDATE calling now() with a row's columns.
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"""
-            UPDATE issue i SET stage_changed_at = now() - make_interval(days => st.deadline_days + 3)
-              FROM stage st WHERE st.code = i.stage AND i.id = {three} AND i.community_id = {community};
-            UPDATE issue i SET stage_changed_at = greatest(
-                     now() - interval '1 hour',
-                     date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')
-                   - make_interval(days => st.deadline_days)
-              FROM stage st WHERE st.code = i.stage AND i.id = {today} AND i.community_id = {community};""")
+        for issue, moment in ((three, "now() - make_interval(days => st.deadline_days + 3)"),
+                              (today, """greatest(now() - interval '1 hour',
+                                                  date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai')
+                                                  AT TIME ZONE 'Asia/Shanghai')
+                                         - make_interval(days => st.deadline_days)""")):
+            at = conn.exec_driver_sql(f"SELECT {moment} FROM issue i JOIN stage st ON st.code = i.stage "
+                                      f"WHERE i.id = {issue} AND i.community_id = {community}").scalar()
+            conn.execute(sa.text("UPDATE issue SET stage_changed_at = :at WHERE id = :id AND community_id = :c"),
+                         {"at": at, "id": issue, "c": community})
     return {"three": three, "today": today, "leader": leader}
 
 

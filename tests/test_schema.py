@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from layers import migrate
 from layers.db import make_engine
+from tests.conftest import CITUS
 from tests.helpers import add_user, login, q
 
 
@@ -38,11 +39,15 @@ def test_invalid_geometry_is_refused(engine):
                                  "'pt', ST_GeomFromText('POINT(113.28 34.8)', 4326) FROM community"))
 
 
-def _insert_issue(conn, lon, lat):
+def _insert_issue(conn, lon, lat, community=None):
+    """An INSERT as the loaders write it, with no place: the trigger fills community, grid and
+    compound. On Citus the INSERT must name a community (it routes the row), as the app does
+    after finding it; the trigger fills the rest and checks the community."""
+    named = ", community_id" if community is not None else ""
     return conn.execute(sa.text(
-        "INSERT INTO issue (title, category, channel, geom) VALUES ('t', 'road', 'phone', "
-        "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING community_id, grid_id, compound_id"),
-        {"lon": lon, "lat": lat}).one()
+        f"INSERT INTO issue (title, category, channel, geom{named}) VALUES ('t', 'road', 'phone', "
+        f"ST_SetSRID(ST_MakePoint(:lon, :lat), 4326){', :c' if named else ''}) "
+        "RETURNING community_id, grid_id, compound_id"), {"lon": lon, "lat": lat, "c": community}).one()
 
 
 def test_issue_is_located_by_postgis(engine):
@@ -50,14 +55,21 @@ def test_issue_is_located_by_postgis(engine):
         lon, lat, compound_id, grid_id, community_id = conn.execute(sa.text(
             "SELECT ST_X(p), ST_Y(p), c.id, c.grid_id, c.community_id FROM compound c, "
             "ST_PointOnSurface(c.geom) p WHERE c.name = '乐福国际小区'")).one()
-        assert tuple(_insert_issue(conn, lon, lat)) == (community_id, grid_id, compound_id)
+        named = community_id if CITUS else None
+        assert tuple(_insert_issue(conn, lon, lat, named)) == (community_id, grid_id, compound_id)
         conn.rollback()
+    if CITUS:    # a location in another community than the one named is refused
+        with pytest.raises(sa.exc.DBAPIError, match="stays in the community it was recorded in"):
+            with engine.begin() as conn:
+                _insert_issue(conn, lon, lat, q(engine, "SELECT min(id) FROM community WHERE id <> :c",
+                                                c=community_id)[0][0])
 
 
 def test_issue_outside_the_subdistrict_is_refused(engine):
+    community = q(engine, "SELECT min(id) FROM community")[0][0] if CITUS else None
     with pytest.raises(sa.exc.IntegrityError, match="outside the subdistrict"):
         with engine.begin() as conn:
-            _insert_issue(conn, 113.65, 34.75)
+            _insert_issue(conn, 113.65, 34.75, community)
 
 
 def test_issue_event_log_is_append_only(engine):
@@ -125,7 +137,13 @@ def test_foreign_keys_into_issue_include_community_id(engine):
     for k in keys:
         assert k.tbl in BIG_TABLES, f"{k.tbl} hangs off issue: add it to BIG_TABLES and key it"
         assert k.paired_with_community_id, f"{k.conname} does not include issue.community_id"
-        assert k.confupdtype == "c", f"{k.conname}: an issue moving community would strand its rows"
+        if CITUS:
+            # Citus never updates a distribution column (an issue cannot move community, it is
+            # refused) and keeps no key that may cross shards (docs/scaling.md §3.2).
+            assert k.confupdtype == "a", f"{k.conname}: Citus refuses ON UPDATE CASCADE"
+            assert (k.tbl, k.paired_with_community_id) not in CROSS_COMMUNITY, f"{k.conname} crosses shards"
+        else:
+            assert k.confupdtype == "c", f"{k.conname}: an issue moving community would strand its rows"
         if (k.tbl, k.paired_with_community_id) in CROSS_COMMUNITY:
             assert k.confmatchtype == "f", f"{k.conname} must be MATCH FULL: both columns or neither"
         else:
@@ -150,43 +168,63 @@ def _community_of_rows(conn, issue_id):
 
 
 def test_rows_of_an_issue_follow_it_to_another_community(engine):
+    """One node: an issue moved to another community takes its rows along (ON UPDATE CASCADE).
+    Citus: the move is refused and the rows stay, all on the shard of the community named."""
     with engine.begin() as conn:
         here, there = (_point_in_community(conn, n) for n in ("汇丰社区", "江南小镇社区"))
-        issue_id = conn.execute(sa.text(
-            "INSERT INTO issue (title, category, channel, geom) VALUES ('井盖松动', 'road', 'phone', "
-            "ST_GeomFromText(:p, 4326)) RETURNING id"), {"p": here}).scalar()
-        # The app's own INSERTs, which name no community: the trigger fills it in.
-        conn.execute(sa.text("INSERT INTO issue_reporter VALUES (:i, '张三', '13800001111')"), {"i": issue_id})
-        conn.execute(sa.text("INSERT INTO issue_photo VALUES (:i, 'image/png', '\\x00')"), {"i": issue_id})
-        conn.execute(sa.text("INSERT INTO issue_event (issue_id, actor, to_stage) VALUES (:i, 'k', 'reported')"),
-                     {"i": issue_id})
-        conn.execute(sa.text("INSERT INTO meeting_issue VALUES ((SELECT min(id) FROM meeting), :i)"),
-                     {"i": issue_id})
         huifeng, jiangnan = (conn.execute(sa.text("SELECT id FROM community WHERE name = :n"), {"n": n}).scalar()
                              for n in ("汇丰社区", "江南小镇社区"))
+        # One node: the loaders' INSERTs, which name no community; the triggers fill it in.
+        # Citus: every INSERT names it (the app's own do).
+        named = {"c": huifeng} if CITUS else {}
+        column, value = (", community_id", ", :c") if CITUS else ("", "")
+        issue_id = conn.execute(sa.text(
+            f"INSERT INTO issue (title, category, channel, geom{column}) VALUES ('井盖松动', 'road', 'phone', "
+            f"ST_GeomFromText(:p, 4326){value}) RETURNING id"), {"p": here, **named}).scalar()
+        meeting = conn.execute(sa.text("SELECT min(id) FROM meeting")).scalar()
+        for sql in (f"INSERT INTO issue_reporter (issue_id, name, phone{column}) VALUES (:i, '张三', '13800001111'{value})",
+                    f"INSERT INTO issue_photo (issue_id, mime, content{column}) VALUES (:i, 'image/png', '\\x00'{value})",
+                    f"INSERT INTO issue_event (issue_id, actor, to_stage{column}) VALUES (:i, 'k', 'reported'{value})",
+                    f"INSERT INTO meeting_issue (meeting_id, issue_id{column}) VALUES (:m, :i{value})"):
+            conn.execute(sa.text(sql), {"i": issue_id, "m": meeting, **named})
         assert tuple(_community_of_rows(conn, issue_id)) == (huifeng, [huifeng], [huifeng], [huifeng], [huifeng])
-        conn.execute(sa.text("UPDATE issue SET geom = ST_GeomFromText(:p, 4326) WHERE id = :i"),
-                     {"p": there, "i": issue_id})
-        assert tuple(_community_of_rows(conn, issue_id)) == (
-            jiangnan, [jiangnan], [jiangnan], [jiangnan], [jiangnan])
-        # The log followed its issue, and is still append-only.
+        move = sa.text("UPDATE issue SET geom = ST_GeomFromText(:p, 4326) WHERE id = :i AND community_id = :c")
+        if CITUS:
+            with pytest.raises(sa.exc.DBAPIError, match="stays in the community it was recorded in"):
+                with conn.begin_nested():
+                    conn.execute(move, {"p": there, "i": issue_id, "c": huifeng})
+            assert tuple(_community_of_rows(conn, issue_id)) == (huifeng, [huifeng], [huifeng], [huifeng], [huifeng])
+        else:
+            conn.execute(move, {"p": there, "i": issue_id, "c": huifeng})
+            assert tuple(_community_of_rows(conn, issue_id)) == (
+                jiangnan, [jiangnan], [jiangnan], [jiangnan], [jiangnan])
+        # The log is still append-only.
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with conn.begin_nested():
-                conn.execute(sa.text("UPDATE issue_event SET note = 'x', community_id = :h WHERE issue_id = :i"),
-                             {"h": huifeng, "i": issue_id})
+                conn.execute(sa.text("UPDATE issue_event SET note = 'x', community_id = :h "
+                                     "WHERE issue_id = :i AND community_id = :c"),
+                             {"h": huifeng, "i": issue_id, "c": huifeng if CITUS else jiangnan})
         conn.rollback()
 
 
 def test_a_row_cannot_claim_another_community_than_its_issue(engine):
-    with pytest.raises(sa.exc.IntegrityError, match="foreign key"):
+    # (Citus reports a foreign key violation on a shard as an internal error.)
+    with pytest.raises(sa.exc.IntegrityError if not CITUS else sa.exc.DBAPIError, match="foreign key"):
         with engine.begin() as conn:
             conn.execute(sa.text(
                 "INSERT INTO issue_event (issue_id, community_id, actor, to_stage) SELECT id, "
                 "(SELECT min(m.id) FROM community m WHERE m.id <> i.community_id), 'k', 'reported' "
                 "FROM issue i ORDER BY id LIMIT 1"))
-    with pytest.raises(sa.exc.IntegrityError, match="does not exist"):
-        with engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO issue_reporter VALUES (-1, '张三', '13800001111')"))
+    if CITUS:   # an issue that does not exist, in a community that does
+        with pytest.raises(sa.exc.DBAPIError, match="foreign key"):
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO issue_reporter (issue_id, community_id, name, phone) "
+                                     "VALUES (-1, :c, '张三', '13800001111')"),
+                             {"c": conn.execute(sa.text("SELECT min(id) FROM community")).scalar()})
+    else:
+        with pytest.raises(sa.exc.IntegrityError, match="does not exist"):
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO issue_reporter VALUES (-1, '张三', '13800001111')"))
 
 
 def test_merge_into_an_issue_of_another_community_keeps_the_link(app, engine):
@@ -206,11 +244,16 @@ def test_merge_into_an_issue_of_another_community_keeps_the_link(app, engine):
     link = "SELECT merged_into_id, merged_into_community_id FROM issue WHERE id = :i"
     target_community = "SELECT community_id FROM issue WHERE id = :i"
     assert q(engine, link, i=duplicate) == [(target, q(engine, target_community, i=target)[0][0])]
-    with engine.begin() as conn:      # the target moves: the link follows it
-        conn.execute(sa.text("UPDATE issue SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326) WHERE id = :i"),
-                     {"x": points[2][0], "y": points[2][1], "i": target})
+    move = sa.text("UPDATE issue SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326) WHERE id = :i")
+    if CITUS:   # an issue stays in its community on Citus (tests/test_state.py): the link too
+        with pytest.raises(sa.exc.DBAPIError, match="stays in the community it was recorded in"):
+            with engine.begin() as conn:
+                conn.execute(move, {"x": points[2][0], "y": points[2][1], "i": target})
+    else:
+        with engine.begin() as conn:      # the target moves: the link follows it
+            conn.execute(move, {"x": points[2][0], "y": points[2][1], "i": target})
     assert q(engine, link, i=duplicate) == [(target, q(engine, target_community, i=target)[0][0])]
-    with pytest.raises(sa.exc.IntegrityError, match="merged_into_fkey"):   # half a key is refused
+    with pytest.raises(sa.exc.IntegrityError, match="issue_merged_into"):   # half a key is refused
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE issue SET merged_into_community_id = NULL WHERE id = :i"),
                          {"i": duplicate})

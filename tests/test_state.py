@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import CITUS
 from tests.helpers import q
 
 STATE_TABLES = ("compound_state", "grid_state", "issue_tally", "issue_month", "patrol_state")
@@ -46,10 +47,12 @@ def community_versions(engine):
 
 @pytest.fixture(scope="module")
 def places(engine):
-    """Two compounds in different communities, and a grid of the first's community."""
+    """Two compounds in different communities (a, b), and another compound of a's community."""
     rows = q(engine, """SELECT DISTINCT ON (community_id) id, community_id, grid_id FROM compound
                         WHERE grid_id IS NOT NULL ORDER BY community_id, id LIMIT 2""")
-    return {"a": rows[0], "b": rows[1]}
+    a2 = q(engine, "SELECT id, community_id, grid_id FROM compound WHERE community_id = :c AND id <> :a "
+                   "ORDER BY id LIMIT 1", c=rows[0][1], a=rows[0][0])[0]
+    return {"a": rows[0], "b": rows[1], "a2": a2}
 
 
 def new_issue(engine, compound_id, title="测试：状态"):
@@ -93,10 +96,13 @@ def test_a_new_issue_and_its_steps_keep_the_state(engine, places):
     assert q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=a[0])[0][0] == before + 1
     assert_state_matches_rebuild(engine)
     for to in ("topic", "notice", "consult", "implement", "publish", "feedback", "closed"):
-        run(engine, "UPDATE issue SET stage = :s, stage_changed_at = now(), "
-                    "closed_at = CASE WHEN :s = 'closed' THEN now() END WHERE id = :i", s=to, i=issue_id)
-        run(engine, "INSERT INTO issue_event (issue_id, actor, from_stage, to_stage) "
-                    "SELECT :i, 'test', NULL, :s", i=issue_id, s=to)
+        # as the app writes a step: the community named, the moments computed first (Citus)
+        now = q(engine, "SELECT now()")[0][0]
+        run(engine, "UPDATE issue SET stage = :s, stage_changed_at = :now, closed_at = :closed "
+                    "WHERE id = :i AND community_id = :c",
+            s=to, now=now, closed=now if to == "closed" else None, i=issue_id, c=a[1])
+        run(engine, "INSERT INTO issue_event (issue_id, community_id, actor, from_stage, to_stage) "
+                    "VALUES (:i, :c, 'test', NULL, :s)", i=issue_id, c=a[1], s=to)
     assert q(engine, "SELECT open_issues FROM compound_state WHERE compound_id = :c", c=a[0])[0][0] == before
     assert q(engine, "SELECT closed_on_time FROM issue WHERE id = :i", i=issue_id)[0][0] is True
     assert_state_matches_rebuild(engine)
@@ -111,16 +117,42 @@ def test_an_overdue_issue_turns_the_compound_overdue_by_time_alone(engine, place
     assert_state_matches_rebuild(engine)
 
 
+def move_issue(engine, issue_id, compound_id):
+    run(engine, "UPDATE issue SET geom = (SELECT ST_PointOnSurface(geom) FROM compound WHERE id = :to) "
+                "WHERE id = :i AND community_id = (SELECT community_id FROM issue WHERE id = :i)",
+        to=compound_id, i=issue_id)
+
+
+def open_counts(engine, *compounds):
+    return dict(q(engine, "SELECT compound_id, open_issues FROM compound_state WHERE compound_id = ANY(:c)",
+                  c=list(compounds)))
+
+
 def test_moving_an_issue_moves_its_share(engine, places):
+    a, a2 = places["a"], places["a2"]
+    issue_id = new_issue(engine, a[0])
+    before = open_counts(engine, a[0], a2[0])
+    move_issue(engine, issue_id, a2[0])
+    after = open_counts(engine, a[0], a2[0])
+    assert after[a[0]] == before[a[0]] - 1 and after[a2[0]] == before[a2[0]] + 1
+    assert_state_matches_rebuild(engine)
+
+
+def test_moving_an_issue_to_another_community(engine, places):
+    """One node: its share (and its rows, tests/test_schema.py) follow it. Citus: refused, since
+    the community is where its rows live (docs/scaling.md §3.2); nothing changes."""
     a, b = places["a"], places["b"]
     issue_id = new_issue(engine, a[0])
-    counts = lambda: dict(q(engine, "SELECT compound_id, open_issues FROM compound_state "
-                                    "WHERE compound_id IN (:a, :b)", a=a[0], b=b[0]))
-    before = counts()
-    run(engine, "UPDATE issue SET geom = (SELECT ST_PointOnSurface(geom) FROM compound WHERE id = :b) "
-                "WHERE id = :i", b=b[0], i=issue_id)
-    after = counts()
-    assert after[a[0]] == before[a[0]] - 1 and after[b[0]] == before[b[0]] + 1
+    before = open_counts(engine, a[0], b[0])
+    if CITUS:
+        with pytest.raises(sa.exc.DBAPIError, match="an issue stays in the community it was recorded in"):
+            move_issue(engine, issue_id, b[0])
+        assert open_counts(engine, a[0], b[0]) == before
+        assert q(engine, "SELECT community_id FROM issue WHERE id = :i", i=issue_id)[0][0] == a[1]
+    else:
+        move_issue(engine, issue_id, b[0])
+        after = open_counts(engine, a[0], b[0])
+        assert after[a[0]] == before[a[0]] - 1 and after[b[0]] == before[b[0]] + 1
     assert_state_matches_rebuild(engine)
 
 
@@ -202,12 +234,25 @@ def test_patrols_keep_the_last_visit(engine, places):
     assert community_versions(engine)[a[1]] != before[a[1]]   # the patrol mode's tiles refetch
     assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=old)[0][0]
     recent = new_patrol(engine, a[0], 2)
-    new_patrol(engine, a[0], 40)   # an older visit recorded later leaves the last one
+    older = new_patrol(engine, a[0], 40)   # an older visit recorded later leaves the last one
     assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=recent)[0][0]
     assert_state_matches_rebuild(engine)
-    run(engine, "UPDATE patrol SET compound_id = :b WHERE id = :p", b=b[0], p=recent)
-    assert last_patrol(engine, b[0]) is not None
+    # moved to another compound of its community: the last visits of both follow
+    a2 = places["a2"]
+    run(engine, "UPDATE patrol SET compound_id = :to WHERE id = :p AND community_id = :c", to=a2[0], p=recent, c=a[1])
+    assert last_patrol(engine, a2[0]) is not None
     assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=old)[0][0]
+    assert_state_matches_rebuild(engine)
+    # to another community: it takes the community along on one node; Citus refuses the move
+    move = "UPDATE patrol SET compound_id = :to WHERE id = :p AND community_id = :c"
+    if CITUS:
+        with pytest.raises(sa.exc.DBAPIError, match="cannot move to a compound of another community"):
+            run(engine, move, to=b[0], p=old, c=a[1])
+    else:
+        run(engine, move, to=b[0], p=old, c=a[1])
+        assert last_patrol(engine, b[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=old)[0][0]
+        assert last_patrol(engine, a[0]) == q(engine, "SELECT visited_at FROM patrol WHERE id = :p", p=older)[0][0]
+        run(engine, "DELETE FROM patrol WHERE id = :p", p=old)
     assert_state_matches_rebuild(engine)
     run(engine, "DELETE FROM patrol WHERE compound_id = :a", a=a[0])
     assert last_patrol(engine, a[0]) is None
