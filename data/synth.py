@@ -610,6 +610,11 @@ def load(eng, compounds, issues, districts=None, subdistricts=None, seed=1, prog
         # spilling; no JIT, which spends seconds compiling those few big statements.
         conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL work_mem = '256MB'; "
                              "SET LOCAL jit = off"))
+        # Into a distributed database (docs/scaling.md): Citus lets the loader switch the
+        # triggers of distributed tables off and on, and runs the load's DDL and writes over
+        # one connection per node. Plain PostgreSQL keeps both as placeholders and ignores them.
+        conn.execute(sa.text("SET LOCAL citus.enable_unsafe_triggers = on; "
+                             "SET LOCAL citus.multi_shard_modify_mode = 'sequential'"))
         conn.execute(sa.text("LOCK TABLE district IN EXCLUSIVE MODE"))
         if conn.execute(sa.text("SELECT 1 FROM district WHERE name = ANY(:n)"), {"n": district_names}).first():
             raise SynthError("合成城市已存在，未重复生成 (the synthetic city is already loaded)")

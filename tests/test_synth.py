@@ -226,15 +226,18 @@ def test_the_sample_and_the_schema_are_as_before(city):
     eng, _, before = city
     assert q(eng, SAMPLE_FINGERPRINT)[0][0] == before["sample"]
     assert tuple(q(eng, CATALOG)[0]) == before["catalog"]
-    figures = q(eng, """
-        SELECT count(DISTINCT m.id), count(DISTINCT c.id),
-               (SELECT count(*) FROM issue i JOIN community m ON m.id = i.community_id
-                  JOIN category k ON k.code = i.category
-                 WHERE m.subdistrict_id = s.id AND i.stage = 'closed' AND k.livelihood),
-               (SELECT count(DISTINCT o.compound_id) FROM self_governance_org o JOIN compound c ON c.id = o.compound_id
-                  JOIN community m ON m.id = c.community_id WHERE m.subdistrict_id = s.id)
+    # (the issue count apart: Citus runs no subquery on the issues correlated with places)
+    sample = "s.name = '中心路街道'"
+    figures = [*q(eng, f"""
+        SELECT count(DISTINCT m.id), count(DISTINCT c.id)
           FROM subdistrict s JOIN community m ON m.subdistrict_id = s.id JOIN compound c ON c.community_id = m.id
-         WHERE s.name = '中心路街道' GROUP BY s.id""")[0]
+         WHERE {sample}""")[0], q(eng, f"""
+        SELECT count(*) FROM issue i JOIN community m ON m.id = i.community_id
+          JOIN subdistrict s ON s.id = m.subdistrict_id JOIN category k ON k.code = i.category
+         WHERE {sample} AND i.stage = 'closed' AND k.livelihood""")[0][0], q(eng, f"""
+        SELECT count(DISTINCT o.compound_id) FROM self_governance_org o JOIN compound c ON c.id = o.compound_id
+          JOIN community m ON m.id = c.community_id JOIN subdistrict s ON s.id = m.subdistrict_id
+         WHERE {sample}""")[0][0]]
     assert tuple(figures) == (14, 62, 131, 28)
 
 
