@@ -32,7 +32,8 @@ MISSING_HEADS = f"""
 STATE_NOW = """SELECT s.compound_id, s.community_id, s.open_issues, s.due_soon_at, s.due_at, s.missing_heads,
                       s.has_org, p.last_patrol_at
                  FROM compound_state s
-                 LEFT JOIN patrol_state p ON p.community_id = s.community_id AND p.compound_id = s.compound_id"""
+                 LEFT JOIN patrol_state p ON p.community_id = s.community_id AND p.compound_id = s.compound_id
+                WHERE {named}"""
 STATE_AS_OF = f"""
     SELECT c.id AS compound_id, c.community_id, coalesce(o.n, 0)::int AS open_issues,
            o.due_soon_at, o.due_at, {MISSING_HEADS} AS missing_heads,
@@ -50,23 +51,27 @@ STATE_AS_OF = f"""
                                  WHERE e.community_id = i.community_id AND e.issue_id = i.id AND e.at <= :t AND e.kind = 'stage'
                                  ORDER BY e.at DESC, e.id DESC LIMIT 1) e
             JOIN stage st ON st.code = e.to_stage AND st.is_open
-           WHERE i.reported_at <= :t AND {{where}}
+           WHERE i.reported_at <= :t AND {{where}} AND {{named_i}}
            GROUP BY i.community_id, i.compound_id) o ON o.community_id = c.community_id AND o.compound_id = c.id
       LEFT JOIN (
           SELECT p.community_id, p.compound_id, max(p.visited_at) AS last_patrol_at
             FROM patrol p
             JOIN compound c ON c.id = p.compound_id
-           WHERE p.visited_at <= :t AND {{where}}
+           WHERE p.visited_at <= :t AND {{where}} AND {{named_p}}
            GROUP BY p.community_id, p.compound_id) p ON p.community_id = c.community_id AND p.compound_id = c.id
      WHERE {{where}}"""
 
 
 def state(as_of=None, bbox=None):
-    """(SQL, params) of the state relation at ``as_of`` (now when None), for ``bbox``."""
+    """(SQL, params) of the state relation at ``as_of`` (now when None), for ``bbox`` (on
+    Citus, only the shards of the communities in it are read)."""
     if as_of is None:
-        return STATE_NOW, t_params(None)
+        named, ids = features.community_clause(bbox, "s.community_id")
+        return STATE_NOW.format(named=named), dict(t_params(None), **ids)
     where, params = features.bbox_clause(bbox, "c.geom")
-    return STATE_AS_OF.format(where=where), dict(params, **t_params(as_of))
+    named, ids = features.community_clause(bbox, "i.community_id")
+    return (STATE_AS_OF.format(where=where, named_i=named, named_p=named.replace("i.community_id", "p.community_id")),
+            dict(params, **ids, **t_params(as_of)))
 
 
 def open_counts(as_of=None, bbox=None):

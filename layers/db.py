@@ -3,6 +3,7 @@
 The gateway applies a statement time limit and a row cap, so a bad query or an
 oversized request fails with a clear error instead of hanging a worker.
 """
+import functools
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -112,3 +113,13 @@ def scalar(sql, params=None, *, conn=None, timeout_ms=DEFAULT_TIMEOUT_MS):
         with transaction(timeout_ms=timeout_ms) as own:
             return own.execute(sa.text(sql), params or {}).scalar()
     return conn.execute(sa.text(sql), params or {}).scalar()
+
+
+def on_citus():
+    """Whether the app's database is a Citus coordinator (docs/scaling.md); read once per URL."""
+    return _on_citus(str(engine().url))
+
+
+@functools.lru_cache(maxsize=16)
+def _on_citus(_url):
+    return scalar("SELECT count(*) > 0 FROM pg_extension WHERE extname = 'citus'", timeout_ms=2_000)

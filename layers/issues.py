@@ -56,39 +56,40 @@ LAYER = f"""
       FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id
       JOIN stage st ON st.code = s.stage
       JOIN category cat ON cat.code = i.category
-     WHERE st.is_open AND {{where}}
+     WHERE st.is_open AND {{where}} AND {{named}}
      ORDER BY i.id"""
 
 
 def query(bbox=None, as_of=None, scope=PUBLIC):
     where, params = features.bbox_clause(bbox, "i.geom")
-    sql = LAYER.format(state=state_sql(as_of), sla=SLA, where=where)
-    return sql, dict(params, **scope, **t_params(as_of))
+    named, ids = features.community_clause(bbox, "i.community_id")
+    sql = LAYER.format(state=state_sql(as_of), sla=SLA, where=where, named=named)
+    return sql, dict(params, **ids, **scope, **t_params(as_of))
 
 
 # The heat layer: open issues in a bbox, binned into cells of :cell degrees (a few screen
 # pixels at the map's zoom), so its size follows the screen, not the number of issues.
 HEAT_NOW = """
-    SELECT round(ST_Y(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lat,
-           round(ST_X(ST_Centroid(ST_Collect(geom)))::numeric, 6) AS lon, count(*) AS n
-      FROM issue WHERE due_at IS NOT NULL AND {where}
-     GROUP BY ST_SnapToGrid(geom, :cell)"""
+    SELECT round(ST_Y(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lat,
+           round(ST_X(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lon, count(*) AS n
+      FROM issue i WHERE i.due_at IS NOT NULL AND {where} AND {named}
+     GROUP BY ST_SnapToGrid(i.geom, :cell)"""
 HEAT_AS_OF = """
     WITH s AS ({state})
     SELECT round(ST_Y(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lat,
            round(ST_X(ST_Centroid(ST_Collect(i.geom)))::numeric, 6) AS lon, count(*) AS n
       FROM s JOIN issue i ON i.community_id = s.community_id AND i.id = s.id JOIN stage st ON st.code = s.stage
-     WHERE st.is_open AND {where}
+     WHERE st.is_open AND {where} AND {named}
      GROUP BY ST_SnapToGrid(i.geom, :cell)"""
 
 
 def heat_cells(bbox, cell, as_of=None):
     """[lat, lon, count] of the open issues in ``bbox``, binned into ``cell``-degree cells."""
+    where, params = features.bbox_clause(bbox, "i.geom")
+    named, ids = features.community_clause(bbox, "i.community_id")
     if as_of is None:
-        where, params = features.bbox_clause(bbox, "geom")
-        sql = HEAT_NOW.format(where=where)
+        sql = HEAT_NOW.format(where=where, named=named)
     else:
-        where, params = features.bbox_clause(bbox, "i.geom")
-        sql = HEAT_AS_OF.format(state=STATE_AS_OF, where=where)
+        sql = HEAT_AS_OF.format(state=STATE_AS_OF, where=where, named=named)
     return [[float(r["lat"]), float(r["lon"]), r["n"]]
-            for r in db.rows(sql, dict(params, cell=cell, **t_params(as_of)), max_rows=50_000)]
+            for r in db.rows(sql, dict(params, **ids, cell=cell, **t_params(as_of)), max_rows=50_000)]

@@ -26,7 +26,7 @@ def bundle(scope, style, legend, synced_at, strings):
                                           cls="k.k::text", where=COMPOUNDS_IN_AREA)
     building_sql = buildings.BUILDINGS.format(where=COMPOUNDS_IN_AREA, phone=buildings.LOGGED_PHONE)
     issue_sql = ISSUES.format(layer=issues.LAYER.format(state=issues.state_sql(None), sla=issues.SLA,
-                                                        where=ISSUES_IN_AREA))
+                                                        where=ISSUES_IN_AREA, named="TRUE"))
     with db.transaction() as conn:
         parts = {
             "compounds": features.feature_collection(

@@ -7,7 +7,7 @@ carry personal data: no 三长 or grid leader, no reporter, no title of an issue
 """
 from dataclasses import dataclass
 
-from layers import areas, buildings, compounds, db
+from layers import areas, buildings, compounds, db, features
 from layers.issues import t_params
 from layers.scope import PUBLIC
 
@@ -45,7 +45,7 @@ ISSUE_POINTS = f"""
            CASE WHEN f.stage <> 'reported' THEN f.title END AS title,
            {MVT_GEOM} AS geom
       FROM issue f
-     WHERE f.due_at IS NOT NULL AND f.geom && {NEAR}"""
+     WHERE f.due_at IS NOT NULL AND f.geom && {NEAR} AND {{named}}"""
 
 # Below ISSUE_POINTS_ZOOM: the open issues of the tile counted per square cell of the tile
 # (:cells × :cells, aligned with the tiles, so every issue is in exactly one cell of one tile),
@@ -56,7 +56,8 @@ ISSUE_CELLS = f"""
                  floor((ST_X(m) - ST_XMin(tile.e)) / (ST_XMax(tile.e) - ST_XMin(tile.e)) * :cells) AS cx,
                  floor((ST_YMax(tile.e) - ST_Y(m)) / (ST_YMax(tile.e) - ST_YMin(tile.e)) * :cells) AS cy
             FROM issue i CROSS JOIN tile CROSS JOIN LATERAL ST_Transform(ST_Translate(i.geom, :dlon, :dlat), 3857) m
-           WHERE i.due_at IS NOT NULL AND i.geom && ST_Translate(ST_Transform({ENVELOPE}, 4326), -:dlon, -:dlat))
+           WHERE i.due_at IS NOT NULL AND i.geom && ST_Translate(ST_Transform({ENVELOPE}, 4326), -:dlon, -:dlat)
+             AND {{named}})
     SELECT count(*)::int AS count, count(*) FILTER (WHERE p.due_at < :t)::int AS overdue,
            ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(p.mx), avg(p.my)), 3857), {ENVELOPE},
                         {EXTENT}, {BUFFER}) AS geom
@@ -107,16 +108,18 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
         return PROJECT.format(columns="f.id, f.name, f.community", source=source), params
     if layer == "compounds":
         # A past date is replayed from the event log for the compounds of the tile only.
-        source, params = compounds.query(mode, style, box if as_of else None, PUBLIC, as_of)
+        source, params = compounds.query(mode, style, box, PUBLIC, as_of)
         columns = "f.id, f.name, f.community, f.grid, f.fill, f.cls, f.open_issues"
         return PROJECT.format(columns=columns, source=source), params
     if layer == "buildings":
         source, params = buildings.query(scope=PUBLIC)
         return PROJECT.format(columns="f.id, f.name, f.compound, f.floors, f.units", source=source), params
     if layer == "issues":
+        named, ids = features.community_clause(box, "i.community_id" if z < ISSUE_POINTS_ZOOM else "f.community_id")
         if z >= ISSUE_POINTS_ZOOM:
-            return ISSUE_POINTS, t_params(None)
-        return ISSUE_CELLS, dict(t_params(None), cells=COARSE_CELLS if z < COARSE_BELOW else CELLS)
+            return ISSUE_POINTS.format(named=named), dict(t_params(None), **ids)
+        return ISSUE_CELLS.format(named=named), dict(t_params(None), **ids,
+                                                     cells=COARSE_CELLS if z < COARSE_BELOW else CELLS)
     raise KeyError(layer)
 
 

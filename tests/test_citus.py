@@ -58,3 +58,43 @@ else:
                                      {"c": community}).scalar()
                 assert shard and on_shard == total
             assert len(workers) == 2, "the communities are spread over both workers"
+
+    def _tasks(engine, sql, params):
+        """The most shards one step of ``sql``'s plan is sent to (Citus's Task Count)."""
+        import re
+
+        with engine.connect() as conn:
+            plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + sql), params))
+        return max(int(n) for n in re.findall(r"Task Count: (\d+)", plan))
+
+    def test_a_street_view_reads_the_shards_of_its_communities_only(app, engine):
+        """The layers name the communities in the bbox (features.community_clause): a street
+        reads their shards, not all 32, and gets the same features as without the names."""
+        from geo.bbox import BBox
+        from layers import compounds, features, issues, tiles
+        from webmap import modes
+
+        with engine.connect() as conn:
+            box = BBox(*conn.execute(sa.text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e "
+                "FROM compound WHERE id IN (SELECT min(id) FROM compound)) x")).one())
+        with app.test_request_context():
+            named, ids = features.community_clause(box, "c")
+            assert 1 <= len(ids["in_communities"]) <= 3
+            style = modes.style("open")[0]
+            layers = {"compounds": compounds.query("open", style, box), "issues": issues.query(box)}
+            for name, (sql, params) in layers.items():
+                assert _tasks(engine, sql, params) <= len(ids["in_communities"]), name
+                everywhere = {**params, "in_communities": list(range(1, 10_000))}
+                with engine.connect() as conn:
+                    assert conn.execute(sa.text(sql), params).all() == conn.execute(sa.text(sql), everywhere).all()
+            # and the tile at street level around it, as the map asks for it
+            import math
+
+            from geo import tiles as tilemath
+
+            lon, lat = (box.minx + box.maxx) / 2, math.radians((box.miny + box.maxy) / 2)
+            x = int((lon + 180) / 360 * 2 ** 17)
+            y = int((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * 2 ** 17)
+            assert tiles.mvt(["compounds", "issues"], 17, x, y, mode="open", style=style,
+                             box=tilemath.bounds(17, x, y, tiles.MARGIN))
