@@ -20,23 +20,8 @@ LAYOUT = """() => ({
 
 
 @pytest.fixture
-def phone(browser, live_server):
-    problems = []
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
-
-    def route(r):
-        if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
-            r.continue_()
-        else:
-            problems.append(f"blocked off-site request: {r.request.url}")
-            r.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.base, page.problems = live_server, problems
-    yield page
-    context.close()
+def phone(new_page):
+    return new_page(PHONE, touch=True)
 
 
 @pytest.fixture(scope="module")
