@@ -139,11 +139,19 @@ def font_size(page, selector):
     return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
 
 
-def test_wall_mode_scales_text_legend_and_toolbar(page):
+def test_wall_mode_scales_text_legend_and_toolbar(page, admin):
+    browser_login(page, admin)
+    page.wait_for_url(f"{page.base}/")
     sizes = {}
     for size in (DESK, WALL):
         open_page(page, "map", "zh_CN", size)
-        sizes[size] = {s: font_size(page, s) for s in (".gm-legend", ".gm-toolbar", ".site-nav", ".community-label span")}
+        page.wait_for_selector(".gm-record-control button")
+        sizes[size] = {s: font_size(page, s) for s in (".gm-legend", ".gm-toolbar", ".site-nav", ".community-label span",
+                                                      ".gm-record-control button", ".site-account button")}
+        open_page(page, "hotspots", "zh_CN", size)
+        sizes[size].update({s: font_size(page, s) for s in (".hs-filters h3", ".hs-buttons button")})
+        open_page(page, "issues", "zh_CN", size)
+        sizes[size].update({s: font_size(page, s) for s in ("h1", "table.issues td")})
         open_page(page, "dashboard", "zh_CN", size)
         sizes[size].update({s: font_size(page, s) for s in ("h1", ".figure .label", ".chart figcaption")})
     assert page.evaluate("document.documentElement.classList.contains('wall')")  # automatic above 2560 px
