@@ -178,31 +178,51 @@ class PageProblems(list):
     """Failed requests, console errors and page errors seen by a page."""
 
 
+DESK = {"width": 1280, "height": 800}
+
+
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh page that may only talk to the live server: every other request is blocked
-    and recorded, as are console errors and failed requests."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    problems = PageProblems()
+def new_page(browser, live_server):
+    """Opens fresh pages that may only talk to the live server: every other request is blocked
+    and recorded in ``page.problems``, as are console errors, page errors and failed requests.
+    ``touch`` makes a phone (touch screen, mobile viewport); ``geolocation`` grants a position.
+    Each page's context is closed at teardown."""
+    contexts = []
 
-    def route(r):
-        if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
-            r.continue_()
-        else:
-            problems.append(f"blocked off-site request: {r.request.url}")
-            r.abort()
+    def open_page(viewport=DESK, touch=False, geolocation=None, locale="zh-CN"):
+        context = browser.new_context(viewport=viewport, locale=locale, has_touch=touch, is_mobile=touch,
+                                      geolocation=geolocation,
+                                      permissions=["geolocation"] if geolocation else [])
+        contexts.append(context)
+        problems = PageProblems()
 
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    # A load the next navigation cancels (a font still arriving as a link is followed) is
-    # ERR_ABORTED, not a fault of the page; a missing file is a 404 (below), a refusal another error.
-    pg.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "") and problems.append(
-        f"failed: {r.url} {r.failure}"))
-    pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    pg.problems = problems
-    pg.base = live_server
-    pg.wait_for_function = functools.partial(_wait_for_function, pg)
-    yield pg
-    context.close()
+        def route(r):
+            if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
+                r.continue_()
+            else:
+                problems.append(f"blocked off-site request: {r.request.url}")
+                r.abort()
+
+        context.route("**/*", route)
+        pg = context.new_page()
+        pg.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+        pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        # A load the next navigation cancels (a font still arriving as a link is followed) is
+        # ERR_ABORTED, not a fault of the page; a missing file is a 404 (below), a refusal another error.
+        pg.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "") and problems.append(
+            f"failed: {r.url} {r.failure}"))
+        pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+        pg.problems = problems
+        pg.base = live_server
+        pg.wait_for_function = functools.partial(_wait_for_function, pg)
+        return pg
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh desk page (see ``new_page``)."""
+    return new_page()

@@ -1,5 +1,5 @@
-"""Shared by the tests: query helpers, the pattern of a mobile number, and signing in through the real login form (with its
-CSRF token) from the Flask test client or from Chromium."""
+"""Shared by the tests: query helpers, the pattern of a mobile number, signing in through the real login form (with its
+CSRF token) from the Flask test client or from Chromium, and the texts a dashboard chart drew."""
 import re
 
 import sqlalchemy as sa
@@ -68,3 +68,21 @@ def public_ledger_app(database):
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database, "PUBLIC_LEDGER": True})
     yield app
     app.extensions["gridmap_engine"].dispose()
+
+
+# The texts each chart drew on its canvas (ECharts' scene: zrender's text spans), in the
+# canvas' pixels, with the canvas' size.
+CHART_TEXTS = """() => [...document.querySelectorAll('.chart .canvas[data-drawn]')].map(el => ({
+  id: el.id, width: el.clientWidth, height: el.clientHeight,
+  texts: echarts.getInstanceByDom(el).getZr().storage.getDisplayList(true)
+    .filter(d => d.type === 'tspan' && d.style && d.style.text && !d.ignore && !d.invisible)
+    .map(d => { const r = d.getBoundingRect().clone(); if (d.transform) r.applyTransform(d.transform);
+                return {text: d.style.text, x: r.x, y: r.y, w: r.width, h: r.height,
+                        size: parseFloat(/(\\d+(\\.\\d+)?)px/.exec(d.style.font || '')[1])}; })
+}))"""
+
+
+def overlap(a, b):
+    """Whether two of those texts' boxes overlap."""
+    return (min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"]) > 0.5
+            and min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]) > 0.5)

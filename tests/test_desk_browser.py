@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helpers import add_user, browser_login
+from helpers import CHART_TEXTS, add_user, browser_login, overlap
 
 DESK, WALL, PHONE = (1400, 900), (3840, 2160), (390, 844)
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -139,11 +139,19 @@ def font_size(page, selector):
     return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
 
 
-def test_wall_mode_scales_text_legend_and_toolbar(page):
+def test_wall_mode_scales_text_legend_and_toolbar(page, admin):
+    browser_login(page, admin)
+    page.wait_for_url(f"{page.base}/")
     sizes = {}
     for size in (DESK, WALL):
         open_page(page, "map", "zh_CN", size)
-        sizes[size] = {s: font_size(page, s) for s in (".gm-legend", ".gm-toolbar", ".site-nav", ".community-label span")}
+        page.wait_for_selector(".gm-record-control button")
+        sizes[size] = {s: font_size(page, s) for s in (".gm-legend", ".gm-toolbar", ".site-nav", ".community-label span",
+                                                      ".gm-record-control button", ".site-account button")}
+        open_page(page, "hotspots", "zh_CN", size)
+        sizes[size].update({s: font_size(page, s) for s in (".hs-filters h3", ".hs-buttons button")})
+        open_page(page, "issues", "zh_CN", size)
+        sizes[size].update({s: font_size(page, s) for s in ("h1", "table.issues td")})
         open_page(page, "dashboard", "zh_CN", size)
         sizes[size].update({s: font_size(page, s) for s in ("h1", ".figure .label", ".chart figcaption")})
     assert page.evaluate("document.documentElement.classList.contains('wall')")  # automatic above 2560 px
@@ -156,6 +164,33 @@ def test_wall_mode_scales_text_legend_and_toolbar(page):
     assert page.evaluate("document.documentElement.classList.contains('wall')")
     page.wait_for_url(re.compile(r"mode=sla"), timeout=20_000)
     assert "wall=1" in page.url and "rotate=10" in page.url
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("size", [DESK, WALL])
+def test_the_english_dashboard_shows_every_name_whole(page, admin, size):
+    """English names are long: on the charts each is drawn whole, on one line, inside the chart
+    and clear of the others; no stage's name is cut short."""
+    browser_login(page, admin)
+    page.wait_for_url(f"{page.base}/")
+    open_page(page, "dashboard", "en", size)
+    charts = {c["id"]: c for c in page.evaluate(CHART_TEXTS)}
+    problems = []
+    for chart in charts.values():
+        texts = chart["texts"]
+        problems += [(chart["id"], "cut off", t["text"]) for t in texts
+                     if t["x"] < -0.5 or t["y"] < -0.5 or t["x"] + t["w"] > chart["width"] + 0.5
+                     or t["y"] + t["h"] > chart["height"] + 0.5]
+        words = [t for t in texts if re.search(r"[A-Za-z]", t["text"])]
+        problems += [(chart["id"], "overlap", a["text"], b["text"])
+                     for i, a in enumerate(words) for b in words[i + 1:] if overlap(a, b)]
+    data = page.request.get(f"{page.base}/api/dashboard.json?lang=en").json()
+    for chart, kind in (("chart-platforms", "platforms"), ("chart-categories", "categories")):
+        drawn = {t["text"] for t in charts[chart]["texts"]}
+        problems += [(chart, "not whole", n) for n in (x["name"] for x in data[kind]) if n not in drawn]
+    assert problems == []
+    assert page.locator(".stages .label").evaluate_all(
+        "ls => ls.filter(l => l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)") == []
     assert page.problems == []
 
 

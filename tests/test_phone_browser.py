@@ -36,16 +36,11 @@ def leader(app):
 
 
 @pytest.fixture
-def phone(leader, browser, live_server):
-    problems = []
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.base, page.problems = live_server, problems
+def phone(leader, new_page):
+    page = new_page(PHONE, touch=True)
     browser_login(page, leader)
     page.wait_for_function(READY, timeout=30_000)
-    yield page
-    context.close()
+    return page
 
 
 def open_map(page, query=""):

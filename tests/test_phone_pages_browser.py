@@ -3,7 +3,7 @@ list (the issue list, the overdue list) opens the map at that issue; nothing is 
 screen; call links are a finger tall; the dashboard's chart labels do not overlap."""
 import pytest
 
-from tests.helpers import add_user, browser_login, q
+from tests.helpers import CHART_TEXTS, add_user, browser_login, overlap, q
 
 PHONE = {"width": 390, "height": 844}
 MAP_READY = "() => document.documentElement.dataset.gridmap === 'ready'"
@@ -20,23 +20,8 @@ LAYOUT = """() => ({
 
 
 @pytest.fixture
-def phone(browser, live_server):
-    problems = []
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
-
-    def route(r):
-        if r.request.url.startswith(live_server) or r.request.url.startswith("data:"):
-            r.continue_()
-        else:
-            problems.append(f"blocked off-site request: {r.request.url}")
-            r.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.base, page.problems = live_server, problems
-    yield page
-    context.close()
+def phone(new_page):
+    return new_page(PHONE, touch=True)
 
 
 @pytest.fixture(scope="module")
@@ -112,23 +97,6 @@ def test_the_roster_fits_a_phone_and_its_call_links_are_a_finger_tall(phone, eng
     assert page.problems == []
 
 
-# The texts each chart drew on its canvas (ECharts' scene: zrender's text spans), in the
-# canvas' pixels, with the canvas' size.
-CHART_TEXTS = """() => [...document.querySelectorAll('.chart .canvas[data-drawn]')].map(el => ({
-  id: el.id, width: el.clientWidth, height: el.clientHeight,
-  texts: echarts.getInstanceByDom(el).getZr().storage.getDisplayList(true)
-    .filter(d => d.type === 'tspan' && d.style && d.style.text && !d.ignore && !d.invisible)
-    .map(d => { const r = d.getBoundingRect().clone(); if (d.transform) r.applyTransform(d.transform);
-                return {text: d.style.text, x: r.x, y: r.y, w: r.width, h: r.height,
-                        size: parseFloat(/(\\d+(\\.\\d+)?)px/.exec(d.style.font || '')[1])}; })
-}))"""
-
-
-def _overlap(a, b):
-    return (min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"]) > 0.5
-            and min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"]) > 0.5)
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_dashboards_chart_labels_are_readable_on_a_phone(phone, users, lang):
     page = phone
@@ -150,7 +118,7 @@ def test_the_dashboards_chart_labels_are_readable_on_a_phone(phone, users, lang)
             if t["text"].endswith(("...", "…")):
                 problems.append((chart["id"], "truncated", t["text"]))
         for i, a in enumerate(texts):
-            problems += [(chart["id"], "overlap", a["text"], b["text"]) for b in texts[i + 1:] if _overlap(a, b)]
+            problems += [(chart["id"], "overlap", a["text"], b["text"]) for b in texts[i + 1:] if overlap(a, b)]
     assert problems == [], (sorted({p[1] for p in problems}), [p for p in problems if p[1] != "small"][:10])
     # a platform's name is broken between words, not one character a line
     platforms = next(c for c in charts if c["id"] == "chart-platforms")

@@ -38,11 +38,14 @@
     return option;
   }
 
+  // The labels name their font: ECharts makes room for them (containLabel) by measuring them
+  // in their own font, not the chart's, and a long name in another font is drawn cut off.
   function axis(type, data, extra) {
     var a = {type: type, axisLabel: {fontSize: px(15), color: INK}, axisLine: {lineStyle: {color: MUTED}},
       splitLine: {lineStyle: {color: GRID}}};
     if (data) a.data = data;
     Object.keys(extra || {}).forEach(function (k) { a[k] = extra[k]; });
+    a.axisLabel.fontFamily = FONT;
     return a;
   }
 
@@ -86,10 +89,10 @@
     var categories = d.categories.slice().reverse();
     draw("chart-categories", base({
       legend: {show: false},
-      xAxis: axis("value", null, {minInterval: 1}),
+      xAxis: axis("value", null, {minInterval: 1, axisLabel: {show: false}}),   // each bar tells its count
+      // each name on one line: a name broken in two is taller than a row and runs into the next
       yAxis: axis("category", categories.map(function (c) { return c.name; }),
-        {axisLabel: {fontSize: px(15), color: INK, interval: 0, overflow: "break",
-          width: Math.max(px(170), Math.round(widthOf("chart-categories") * 0.38))}}),
+        {axisLabel: {fontSize: px(15), color: INK, interval: 0}}),
       series: [{type: "bar", name: S.issues, itemStyle: {color: "#2563eb"}, label: label("right"),
         data: categories.map(function (c) { return item(c.count, c.href); })}]
     }));
@@ -125,17 +128,21 @@
         data: children.map(function (c) { return item(c.on_time_rate, c.late_href); })}]
     }), drill);
 
+    // Bars across, like the other charts of names: a platform's name (several words in English)
+    // has the room left of its bars, on one line. Each bar tells its count, so no value axis labels.
+    var platforms = d.platforms.slice().reverse();
     draw("chart-platforms", base({
-      xAxis: axis("category", d.platforms.map(function (p) { return p.name; }),
-        {axisLabel: {fontSize: px(14), color: INK, interval: 0, overflow: "break",
-          // the width of a platform's place on the axis: whole words, lines broken between them
-          width: Math.floor((widthOf("chart-platforms") - 4 * px(15)) / Math.max(1, d.platforms.length)) - 8}}),
-      yAxis: axis("value", null, {minInterval: 1}),
+      // the legend's two names one under the other: side by side they need more than a third of a desk
+      legend: {top: 0, left: px(12), orient: "vertical", itemGap: 4, textStyle: {fontSize: px(16), color: INK}},
+      grid: {left: px(12), right: Math.max(px(24), 32), top: 2 * (px(16) + 8) + px(8), bottom: px(8), containLabel: true},
+      xAxis: axis("value", null, {minInterval: 1, axisLabel: {show: false}}),
+      yAxis: axis("category", platforms.map(function (p) { return p.name; }),
+        {axisLabel: {fontSize: px(14), color: INK, interval: 0}}),
       series: [
-        {type: "bar", name: S.meetings, itemStyle: {color: "#7c2d12"}, label: label("top"),
-          data: d.platforms.map(function (p) { return p.meetings; })},
-        {type: "bar", name: S.linked, itemStyle: {color: "#f59e0b"}, label: label("top"),
-          data: d.platforms.map(function (p) { return item(p.issues, p.href); })}
+        {type: "bar", name: S.meetings, itemStyle: {color: "#7c2d12"}, label: label("right"), barGap: "10%",
+          data: platforms.map(function (p) { return p.meetings; })},
+        {type: "bar", name: S.linked, itemStyle: {color: "#f59e0b"}, label: label("right"),
+          data: platforms.map(function (p) { return item(p.issues, p.href); })}
       ]
     }));
     document.documentElement.setAttribute("data-dashboard", "ready");

@@ -604,7 +604,7 @@ var GridMap = (function () {
   return {
     configure: function (c) { cfg = c; },
     mapName: function () { return cfg.map; },
-    refreshTiles: refreshIssues, refreshIssues: refreshIssues,
+    refreshIssues: refreshIssues,
     start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
     issueMarker: issueMarker, issueFeature: issueFeature, updateIssue: updateIssue, clusterRadius: clusterRadius,
     issueChanged: issueChanged, showIssue: showIssue, openCompound: openCompound, esc: esc

@@ -129,7 +129,7 @@ var HotspotMap = (function () {
         var text = esc(S("clusterIssues")) + " " + esc(p.issues) + (p.compound ? " · " + esc(p.compound) : "");
         shape.bindTooltip(text, {sticky: true});
         L.marker(shape.getBounds().getCenter(), {interactive: false, icon: L.divIcon({
-          className: "hs-cluster-label", iconSize: [34, 34], iconAnchor: [17, 17], html: "<span>" + esc(p.issues) + "</span>"})
+          className: "hs-cluster-label", iconSize: null, html: "<span>" + esc(p.issues) + "</span>"})
         }).addTo(map);
       }
     });

@@ -156,7 +156,7 @@ var Patrol = (function () {
         sheet.setAttribute("data-patrol", res.body.id);
         done.textContent = S("recorded") + " #" + res.body.id + (res.body.placed_manually ? " · " + S("flagged") : "");
         button.hidden = true;
-        if (window.GridMap) GridMap.refreshTiles();
+        if (window.GridMap) GridMap.refreshIssues();
         return;
       }
       // Refused: nothing was stored; the corrected form is a new request with a new key.
