@@ -61,18 +61,18 @@ def measure(b, place, cluster, root, peer=True):
     body = gzip.decompress(last.body) if last.headers.get("content-encoding") == "gzip" else last.body
     if last.status == 200 and json.loads(body)["numberReturned"] != PAGE:
         ours.note = "pages not full"
-    peer = Row(f"  tipg 1.6.1, the same pages ({len(PEER_PROPERTIES.split(','))} properties)", "")
+    row = Row(f"  tipg 1.6.1, the same pages ({len(PEER_PROPERTIES.split(','))} properties)", "")
     if not peer or not PEER_PYTHON.exists():
-        peer.note = "n/a"
-        return [ours, peer]
+        row.note = "n/a"
+        return [ours, row]
     server = Peer(cluster.run_dir, DB_NAME, root / "tipg.log").wait()
     try:
         them = Client(server.port)
         peer_paths = [f"/collections/public.issue/items?limit={PAGE}&bbox={p.split('bbox=')[1]}"
                       f"&properties={PEER_PROPERTIES}" for p in paths]
         them.get(peer_paths[0].replace(paths[0].split("bbox=")[1], warm.split("bbox=")[1]))
-        b.timed(peer, lambda i: them.get(peer_paths[i]))
-        peer.raw = ours.raw     # beside the same floor: how far each server is above it
+        b.timed(row, lambda i: them.get(peer_paths[i]))
+        row.raw = ours.raw     # beside the same floor: how far each server is above it
     finally:
         server.stop()
-    return [ours, peer]
+    return [ours, row]

@@ -87,6 +87,7 @@ def _live_layers(m, mode, as_of):
     # Close up only issues at one spot stay clustered, and a tap on them lists them (gridmap.js).
     cluster = assets.localize(MarkerCluster(name=_("诉求"), control=False,
                                             options={"maxClusterRadius": folium.JsCode("GridMap.clusterRadius"),
+                                                     "iconCreateFunction": folium.JsCode("GridMap.clusterIcon"),
                                                      "zoomToBoundsOnClick": False, "spiderfyOnMaxZoom": False,
                                                      "showCoverageOnHover": False}))
     cluster.add_to(m)

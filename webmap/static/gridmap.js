@@ -204,6 +204,13 @@ var GridMap = (function () {
   var SAME_SPOT_M = 15;
   function clusterRadius(zoom) { return zoom >= 17 ? 6 : 30; }
 
+  // markercluster's own icon, larger on a wall screen (html.wall; gridmap.css sizes its disc).
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount(), side = document.documentElement.classList.contains("wall") ? 64 : 40;
+    return L.divIcon({html: "<div><span>" + n + "</span></div>", iconSize: L.point(side, side),
+                      className: "marker-cluster marker-cluster-" + (n < 10 ? "small" : n < 100 ? "medium" : "large")});
+  }
+
   function clusterClick(e) {
     var c = e.layer, b = c.getBounds();
     if (map.distance(b.getSouthWest(), b.getNorthEast()) > SAME_SPOT_M && map.getZoom() < map.getMaxZoom()) {
@@ -606,7 +613,7 @@ var GridMap = (function () {
     mapName: function () { return cfg.map; },
     refreshIssues: refreshIssues,
     start: start, fetchLayer: fetchLayer, compoundStyle: compoundStyle, compoundFeature: compoundFeature,
-    issueMarker: issueMarker, issueFeature: issueFeature, updateIssue: updateIssue, clusterRadius: clusterRadius,
+    issueMarker: issueMarker, issueFeature: issueFeature, updateIssue: updateIssue, clusterRadius: clusterRadius, clusterIcon: clusterIcon,
     issueChanged: issueChanged, showIssue: showIssue, openCompound: openCompound, esc: esc
   };
 })();
