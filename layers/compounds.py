@@ -66,11 +66,11 @@ def state(as_of=None, bbox=None):
     """(SQL, params) of the state relation at ``as_of`` (now when None), for ``bbox`` (on
     Citus, only the shards of the communities in it are read)."""
     if as_of is None:
-        named, ids = features.community_clause(bbox, "s.community_id")
+        (named,), ids = features.community_clause(bbox, "s.community_id")
         return STATE_NOW.format(named=named), dict(t_params(None), **ids)
     where, params = features.bbox_clause(bbox, "c.geom")
-    named, ids = features.community_clause(bbox, "i.community_id")
-    return (STATE_AS_OF.format(where=where, named_i=named, named_p=named.replace("i.community_id", "p.community_id")),
+    (named_i, named_p), ids = features.community_clause(bbox, "i.community_id", "p.community_id")
+    return (STATE_AS_OF.format(where=where, named_i=named_i, named_p=named_p),
             dict(params, **ids, **t_params(as_of)))
 
 

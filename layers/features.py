@@ -4,6 +4,7 @@ import json
 
 import geopandas as gpd
 import sqlalchemy as sa
+from flask import g, has_app_context
 
 from layers import db
 
@@ -20,15 +21,19 @@ COMMUNITIES_IN = """SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM commun
                      WHERE geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"""
 
 
-def community_clause(bbox, column):
-    """On Citus, a filter of ``column`` (a distributed table's community_id) to the
-    communities that meet ``bbox``, looked up first: the statement then goes to their shards
-    (two or three for a street) instead of every shard. No filter without a bbox, nor on one
-    node, where the spatial index alone finds the rows."""
+def community_clause(bbox, *columns):
+    """On Citus, a filter of each of ``columns`` (a distributed table's community_id) to the
+    communities that meet ``bbox``, looked up first (once per request and bbox): the statement
+    then goes to their shards (two or three for a street) instead of every shard. No filter
+    without a bbox, nor on one node, where the spatial index alone finds the rows. Returns
+    (one clause per column, the parameters)."""
     if bbox is None or not db.on_citus():
-        return "TRUE", {}
-    ids = db.scalar(COMMUNITIES_IN, bbox.params())
-    return f"{column} = ANY(CAST(:in_communities AS int[]))", {"in_communities": list(ids)}
+        return ("TRUE",) * len(columns), {}
+    known = g.setdefault("communities_in", {}) if has_app_context() else {}
+    if bbox not in known:
+        known[bbox] = list(db.scalar(COMMUNITIES_IN, bbox.params()))
+    return (tuple(f"{c} = ANY(CAST(:in_communities AS int[]))" for c in columns),
+            {"in_communities": known[bbox]})
 
 
 # The rows of a layer's SELECT (a ``geom`` column, the rest properties) as a JSON array. The

@@ -62,7 +62,7 @@ LAYER = f"""
 
 def query(bbox=None, as_of=None, scope=PUBLIC):
     where, params = features.bbox_clause(bbox, "i.geom")
-    named, ids = features.community_clause(bbox, "i.community_id")
+    (named,), ids = features.community_clause(bbox, "i.community_id")
     sql = LAYER.format(state=state_sql(as_of), sla=SLA, where=where, named=named)
     return sql, dict(params, **ids, **scope, **t_params(as_of))
 
@@ -86,7 +86,7 @@ HEAT_AS_OF = """
 def heat_cells(bbox, cell, as_of=None):
     """[lat, lon, count] of the open issues in ``bbox``, binned into ``cell``-degree cells."""
     where, params = features.bbox_clause(bbox, "i.geom")
-    named, ids = features.community_clause(bbox, "i.community_id")
+    (named,), ids = features.community_clause(bbox, "i.community_id")
     if as_of is None:
         sql = HEAT_NOW.format(where=where, named=named)
     else:

@@ -203,17 +203,20 @@ SELECT level, id, name, compounds, week, month,
 # subdistricts): a row per community and grid of a whole city would fill the page with
 # thousands of rows that grow with the city.
 COVERAGE_BY_AREA = """
-WITH a AS MATERIALIZED ({communities})
-SELECT '{level}' AS level, p.id, p.name, count(*)::int AS compounds,
-       count(*) FILTER (WHERE s.last_patrol_at > :t - interval '7 days')::int AS week,
-       count(*) FILTER (WHERE s.last_patrol_at > :t - interval '30 days')::int AS month,
-       round(100.0 * count(*) FILTER (WHERE s.last_patrol_at > :t - interval '7 days') / nullif(count(*), 0))::int AS week_pct,
-       round(100.0 * count(*) FILTER (WHERE s.last_patrol_at > :t - interval '30 days') / nullif(count(*), 0))::int AS month_pct
-  FROM compound c JOIN a ON a.community_id = c.community_id
-  JOIN community m ON m.id = c.community_id JOIN subdistrict sd ON sd.id = m.subdistrict_id
-  {join}
-  LEFT JOIN patrol_state s ON s.community_id = c.community_id AND s.compound_id = c.id
- GROUP BY p.id, p.name ORDER BY p.id"""
+WITH a AS MATERIALIZED ({communities}),
+per AS (
+    SELECT p.id, p.name, count(*)::int AS compounds,
+           count(*) FILTER (WHERE s.last_patrol_at > :t - interval '7 days')::int AS week,
+           count(*) FILTER (WHERE s.last_patrol_at > :t - interval '30 days')::int AS month
+      FROM compound c JOIN a ON a.community_id = c.community_id
+      JOIN community m ON m.id = c.community_id JOIN subdistrict sd ON sd.id = m.subdistrict_id
+      {join}
+      LEFT JOIN patrol_state s ON s.community_id = c.community_id AND s.compound_id = c.id
+     GROUP BY p.id, p.name)
+SELECT '{level}' AS level, id, name, compounds, week, month,
+       round(100.0 * week / nullif(compounds, 0))::int AS week_pct,
+       round(100.0 * month / nullif(compounds, 0))::int AS month_pct
+  FROM per ORDER BY id"""
 CHILD_AREAS = {   # an area's level → (the level of its rows, the join naming them p)
     "city": ("district", "JOIN district p ON p.id = sd.district_id"),
     "district": ("subdistrict", "JOIN subdistrict p ON p.id = sd.id"),

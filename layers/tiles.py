@@ -107,7 +107,8 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
         source, params = areas.grids(scope=PUBLIC)
         return PROJECT.format(columns="f.id, f.name, f.community", source=source), params
     if layer == "compounds":
-        # A past date is replayed from the event log for the compounds of the tile only.
+        # A past date is replayed from the event log for the compounds of the tile only; on
+        # Citus the tile's box also names its communities (features.community_clause).
         source, params = compounds.query(mode, style, box, PUBLIC, as_of)
         columns = "f.id, f.name, f.community, f.grid, f.fill, f.cls, f.open_issues"
         return PROJECT.format(columns=columns, source=source), params
@@ -115,7 +116,7 @@ def _features(layer, z, mode=None, style=None, as_of=None, box=None):
         source, params = buildings.query(scope=PUBLIC)
         return PROJECT.format(columns="f.id, f.name, f.compound, f.floors, f.units", source=source), params
     if layer == "issues":
-        named, ids = features.community_clause(box, "i.community_id" if z < ISSUE_POINTS_ZOOM else "f.community_id")
+        (named,), ids = features.community_clause(box, "i.community_id" if z < ISSUE_POINTS_ZOOM else "f.community_id")
         if z >= ISSUE_POINTS_ZOOM:
             return ISSUE_POINTS.format(named=named), dict(t_params(None), **ids)
         return ISSUE_CELLS.format(named=named), dict(t_params(None), **ids,

@@ -26,6 +26,6 @@ AREA = """
 
 def of_area(bbox=None):
     where, params = features.bbox_clause(bbox, "m.geom")
-    named, ids = features.community_clause(bbox, "cs.community_id")
+    (named,), ids = features.community_clause(bbox, "cs.community_id")
     row = db.rows(AREA.format(where=where, named=named), dict(params, **ids), timeout_ms=2_000)[0]
     return f"{row['area_version']}.{row['communities']}"

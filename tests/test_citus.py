@@ -79,7 +79,7 @@ else:
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e "
                 "FROM compound WHERE id IN (SELECT min(id) FROM compound)) x")).one())
         with app.test_request_context():
-            named, ids = features.community_clause(box, "c")
+            _, ids = features.community_clause(box, "c")
             assert 1 <= len(ids["in_communities"]) <= 3
             style = modes.style("open")[0]
             layers = {"compounds": compounds.query("open", style, box), "issues": issues.query(box)}
