@@ -183,6 +183,14 @@ def test_the_search_hint_is_whole(page, lang):
     assert page.problems == []
 
 
+def test_on_a_phone_the_search_box_fills_its_bar(page):
+    open_page(page, "map", "en", PHONE)
+    bar, box = page.eval_on_selector(".gm-search", """b => [b.getBoundingClientRect().width,
+                                                          b.querySelector("input").getBoundingClientRect().width]""")
+    assert box >= bar - 6, (bar, box)   # inside the bar's border
+    assert page.problems == []
+
+
 @pytest.mark.parametrize("size", [DESK, WALL])
 def test_the_english_dashboard_shows_every_name_whole(page, admin, size):
     """English names are long: on the charts each is drawn whole, on one line, inside the chart
